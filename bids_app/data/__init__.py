@@ -1,0 +1,1 @@
+"""Package data: label tables, model weights and report templates."""

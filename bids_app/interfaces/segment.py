@@ -1,0 +1,63 @@
+"""The shape every engine interface shares: a conformed T1w in, a label map and its provenance out."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import nibabel as nb
+from nipype.interfaces.base import (
+    BaseInterfaceInputSpec,
+    File,
+    InputMultiObject,
+    SimpleInterface,
+    TraitedSpec,
+    traits,
+)
+
+
+class SegmentInputSpec(BaseInterfaceInputSpec):
+    in_file = File(exists=True, mandatory=True, desc="T1w image conformed for the engine")
+    device = traits.Enum("auto", "cpu", "cuda", usedefault=True, desc="torch device")
+    omp_nthreads = traits.Int(1, usedefault=True, desc="torch CPU threads")
+    write_probseg = traits.Bool(False, usedefault=True, desc="also write posterior maps")
+
+
+class SegmentOutputSpec(TraitedSpec):
+    out_dseg = File(exists=True, desc="label map (FreeSurfer numbers) on the grid of in_file")
+    out_provenance = File(exists=True, desc="JSON with the engine's provenance for the sidecar")
+    out_probseg = InputMultiObject(File(exists=True), desc="posterior maps, one per label")
+    out_probseg_labels = traits.List(traits.Int, desc="FreeSurfer label of each posterior map")
+    out_brain_mask = File(desc="brain mask on the grid of in_file, where the engine makes one")
+
+
+class SegmentBase(SimpleInterface):
+    """Subclasses implement ``_segment(in_file) -> Segmentation``; this writes it to ``runtime.cwd``."""
+
+    input_spec = SegmentInputSpec
+    output_spec = SegmentOutputSpec
+
+    def _segment(self, in_file):
+        raise NotImplementedError
+
+    def _run_interface(self, runtime):
+        segmentation = self._segment(self.inputs.in_file)
+        self._results["out_dseg"] = _save(segmentation.labels, runtime.cwd, "dseg.nii.gz")
+        provenance = os.path.join(runtime.cwd, "provenance.json")
+        with open(provenance, "w") as handle:
+            json.dump(segmentation.provenance, handle, indent=2, default=str)
+        self._results["out_provenance"] = provenance
+        if "brain" in segmentation.masks:
+            self._results["out_brain_mask"] = _save(segmentation.masks["brain"], runtime.cwd, "brain_mask.nii.gz")
+        labels = sorted(segmentation.probabilities)
+        self._results["out_probseg_labels"] = labels
+        self._results["out_probseg"] = [
+            _save(segmentation.probabilities[label], runtime.cwd, f"probseg_{label}.nii.gz") for label in labels
+        ]
+        return runtime
+
+
+def _save(image: nb.Nifti1Image, folder: str, name: str) -> str:
+    path = os.path.join(folder, name)
+    image.to_filename(path)
+    return path

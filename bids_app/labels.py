@@ -1,0 +1,127 @@
+"""The FreeSurfer label table: numbers, names, colours, hemispheres and Left/Right homologs.
+
+Every level of subseg (engines, derivatives, metrics, training) takes label facts from here.
+
+>>> label_index("Left-Thalamus-Proper")
+10
+>>> LABELS[53].name, LABELS[53].hemi
+('Right-Hippocampus', 'R')
+>>> homolog(17), homolog(2035)
+(53, 1035)
+>>> structure_name("ctx-rh-insula")
+'ctx-insula'
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+#: The 16 Left/Right subcortical structures the project reports on first.
+SUBCORTICAL = (10, 49, 11, 50, 12, 51, 13, 52, 17, 53, 18, 54, 26, 58, 28, 60)
+
+_ALIASES = {
+    "BG": 0,
+    "background": 0,
+    "Left-Thalamus-Proper": 10,
+    "Right-Thalamus-Proper": 49,
+}
+_PREFIXES = (("Left-", "Right-", "L", "R"), ("ctx-lh-", "ctx-rh-", "L", "R"))
+
+
+@dataclass(frozen=True)
+class Label:
+    """One FreeSurfer label."""
+
+    index: int
+    name: str
+    color: str
+    hemi: str  # "L", "R" or "" for midline structures
+
+    @property
+    def abbreviation(self) -> str:
+        """Short name: ``L-``/``R-`` in place of the hemisphere prefix."""
+        for left, right, short_left, short_right in _PREFIXES:
+            if self.name.startswith(left):
+                return f"{short_left}-{self.name[len(left):]}"
+            if self.name.startswith(right):
+                return f"{short_right}-{self.name[len(right):]}"
+        return self.name
+
+
+def _hemisphere(name: str) -> str:
+    for left, right, short_left, short_right in _PREFIXES:
+        if name.startswith(left):
+            return short_left
+        if name.startswith(right):
+            return short_right
+    return ""
+
+
+@lru_cache(maxsize=1)
+def _load() -> dict[int, Label]:
+    text = resources.files("bids_app.data").joinpath("freesurfer_labels.tsv").read_text()
+    rows = csv.DictReader((line for line in text.splitlines() if not line.startswith("#")), delimiter="\t")
+    table = {}
+    for row in rows:
+        index = int(row["index"])
+        color = "#{:02x}{:02x}{:02x}".format(int(row["r"]), int(row["g"]), int(row["b"]))
+        table[index] = Label(index, row["name"], color, _hemisphere(row["name"]))
+    return table
+
+
+#: Every label of the table, by FreeSurfer number.
+LABELS: dict[int, Label] = _load()
+
+
+@lru_cache(maxsize=1)
+def _by_name() -> dict[str, int]:
+    names = {label.name: index for index, label in LABELS.items()}
+    names.update(_ALIASES)
+    return names
+
+
+def label_index(name: str) -> int:
+    """FreeSurfer number of a label name (old aliases such as ``*-Thalamus-Proper`` accepted).
+
+    A trailing ``*`` (as in brainchop's tables) is ignored.
+    """
+    key = name.strip().rstrip("*")
+    try:
+        return _by_name()[key]
+    except KeyError:
+        raise KeyError(f"unknown FreeSurfer label name {name!r}") from None
+
+
+def structure_name(name: str) -> str:
+    """Label name with its hemisphere prefix removed (``Left-Caudate`` -> ``Caudate``)."""
+    for left, right, _, _ in _PREFIXES:
+        for prefix in (left, right):
+            if name.startswith(prefix):
+                stem = prefix[: -len("lh-")] if prefix.startswith("ctx-") else ""
+                return stem + name[len(prefix):]
+    return name
+
+
+def homolog(index: int) -> int | None:
+    """The label on the other hemisphere, or ``None`` for a midline label."""
+    label = LABELS[index]
+    for left, right, _, _ in _PREFIXES:
+        for this, other in ((left, right), (right, left)):
+            if label.name.startswith(this):
+                return _by_name().get(other + label.name[len(this):])
+    return None
+
+
+def homologous_pairs(indices) -> list[tuple[int, int]]:
+    """(left, right) pairs among ``indices`` whose homolog is also in ``indices``."""
+    present = set(int(i) for i in indices)
+    pairs = []
+    for index in sorted(present):
+        if LABELS[index].hemi == "L":
+            other = homolog(index)
+            if other in present:
+                pairs.append((index, other))
+    return pairs
