@@ -17,3 +17,71 @@ def shared_data() -> Path:
     if not folder.is_dir():
         pytest.fail(f"real test data not found at {folder}: set SUBSEG_SHARED_DATA", pytrace=False)
     return folder
+
+
+#: FreeSurfer labels of the tiny nnU-Net model: L/R thalamus, caudate, putamen, hippocampus, lateral ventricle.
+TINY_NNUNET_LABELS = (10, 49, 11, 50, 12, 51, 17, 53, 4, 43)
+
+
+@pytest.fixture(scope="session")
+def sample_bids(shared_data, tmp_path_factory) -> Path:
+    """The sample BIDS dataset (sub-01, sub-02 with references, sub-03 raw), built once per session."""
+    from bids_app.utils.sample_data import make_sample_dataset
+
+    return make_sample_dataset(shared_data, tmp_path_factory.mktemp("sample_bids") / "bids")
+
+
+def _tiny_nnunet_key(settings) -> str:
+    """Hash of what decides the tiny model: the training code, the sample data code and the settings."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    sources = sorted((REPO / "bids_app" / "training").glob("*.py")) + [
+        REPO / "bids_app" / "utils" / "conform.py", REPO / "bids_app" / "utils" / "sample_data.py"]
+    for source in sources:
+        digest.update(source.read_bytes())
+    digest.update(json.dumps([settings.as_dict(), TINY_NNUNET_LABELS], sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def tiny_nnunet_model(request, sample_bids, tmp_path_factory) -> Path:
+    """A real nnU-Net model (10 labels, 500 iterations) trained on sub-01 and sub-02 of ``sample_bids``.
+
+    Cached in pytest's cache under a hash of the training code and settings, so reruns skip the training
+    (several minutes on 2 shared cores). Holds only what inference needs: dataset.json, plans.json and
+    fold_all/checkpoint_final.pth.
+    """
+    import shutil
+
+    from bids_app.training.dataset import TrainingCase
+    from bids_app.training.train import FOLD, TrainingSettings, train
+
+    settings = TrainingSettings()
+    cache = getattr(request.config, "cache", None)
+    name = f"subseg-tiny-nnunet-{_tiny_nnunet_key(settings)}"
+    folder = Path(cache.mkdir(name)) if cache is not None else tmp_path_factory.mktemp(name)
+    model = folder / "model"
+    if (model / f"fold_{FOLD}" / "checkpoint_final.pth").is_file():
+        return model
+    reference = sample_bids / "derivatives" / "reference"
+    cases = [
+        TrainingCase(subject, sample_bids / subject / "anat" / f"{subject}_T1w.nii.gz",
+                     reference / subject / "anat" / f"{subject}_desc-aseg_dseg.nii.gz")
+        for subject in ("sub-01", "sub-02")
+    ]
+    trained = train(cases, tmp_path_factory.mktemp("tiny_nnunet_work"), TINY_NNUNET_LABELS, settings, nthreads=1)
+    staging = folder / "model.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / f"fold_{FOLD}").mkdir(parents=True)
+    for relative in ("dataset.json", "plans.json", f"fold_{FOLD}/checkpoint_final.pth"):
+        shutil.copyfile(trained / relative, staging / relative)
+    staging.rename(model)
+    return model
+
+
+@pytest.fixture(scope="session")
+def tiny_nnunet_labels() -> tuple[int, ...]:
+    """FreeSurfer numbers the ``tiny_nnunet_model`` was trained on."""
+    return TINY_NNUNET_LABELS

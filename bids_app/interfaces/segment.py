@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import nibabel as nb
 from nipype.interfaces.base import (
@@ -41,7 +42,9 @@ class SegmentBase(SimpleInterface):
         raise NotImplementedError
 
     def _run_interface(self, runtime):
+        start = time.perf_counter()
         segmentation = self._segment(self.inputs.in_file)
+        segmentation.provenance["SegmentationSeconds"] = round(time.perf_counter() - start, 2)
         self._results["out_dseg"] = _save(segmentation.labels, runtime.cwd, "dseg.nii.gz")
         provenance = os.path.join(runtime.cwd, "provenance.json")
         with open(provenance, "w") as handle:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from ..errors import SubsegError
+
 LOGGER = logging.getLogger("subseg")
 
 
-class DeviceUnavailableError(RuntimeError):
+class DeviceUnavailableError(SubsegError, RuntimeError):
     """``--device cuda`` on a machine without a usable GPU."""
 
 

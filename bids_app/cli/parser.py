@@ -1,0 +1,152 @@
+"""The BIDS-Apps command line: ``subseg bids_dir output_dir {participant,group,train} [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from .. import __version__
+
+ENGINES = ("meshnet", "nnunet", "synthseg")
+PLUGINS = ("MultiProc", "Linear", "SLURM", "SLURMGraph")
+
+
+def _existing_dir(parser, value: str) -> Path:
+    path = Path(value).expanduser().absolute()
+    if not path.is_dir():
+        parser.error(f"{value}: no such folder")
+    return path
+
+
+def _label(value: str) -> str:
+    """Accept ``01`` and ``sub-01`` (or ``ses-A`` and ``A``)."""
+    for prefix in ("sub-", "ses-"):
+        if value.startswith(prefix):
+            value = value[len(prefix):]
+    if not value.isalnum():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a BIDS label (letters and digits only)")
+    return value
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return number
+
+
+def _plugin_args(value: str) -> dict:
+    """A JSON object, inline or in a file."""
+    text = Path(value).read_text() if os.path.isfile(value) else value
+    try:
+        args = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not a JSON object: {error}") from None
+    if not isinstance(args, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object such as '{\"sbatch_args\": \"-p short\"}'")
+    return args
+
+
+def _desc(value: str) -> str:
+    if not value.isalnum():
+        raise argparse.ArgumentTypeError(f"{value!r}: a desc label takes letters and digits only")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with option groups for each concern."""
+    parser = argparse.ArgumentParser(
+        prog="subseg",
+        description="Segment subcortical structures in T1-weighted MRI (participant), measure how good the "
+        "segmentations are (group), or train an nnU-Net model from labelled BIDS data (train).",
+        epilog="Also: 'subseg models {list,fetch,import}' manages model weights.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("bids_dir", help="the root folder of a BIDS dataset (sub-XXXXX folders at the top level)")
+    parser.add_argument("output_dir", help="where the BIDS derivatives are written")
+    parser.add_argument(
+        "analysis_level", choices=("participant", "group", "train"),
+        help="participant: segment each T1w; group: metrics and reports over all subjects; train: fit nnU-Net",
+    )
+    parser.add_argument("--version", action="version", version=f"subseg {__version__}")
+
+    select = parser.add_argument_group("Selecting data")
+    select.add_argument("--participant-label", "--participant_label", nargs="+", type=_label, metavar="LABEL",
+                        help="subjects to process (with or without 'sub-'); default: all")
+    select.add_argument("--session-label", nargs="+", type=_label, metavar="LABEL",
+                        help="sessions to process (with or without 'ses-'); default: all")
+    select.add_argument("--skip-bids-validation", action="store_true",
+                        help="do not check that bids_dir is a valid BIDS dataset")
+
+    seg = parser.add_argument_group("Segmentation (participant)")
+    seg.add_argument("--engine", choices=ENGINES,
+                     help="segmentation engine; default: nnunet when --model is given, else meshnet "
+                     "(pretrained, ships with subseg, needs no download)")
+    seg.add_argument("--model", metavar="DIR",
+                     help="nnU-Net trained model folder (dataset.json, plans.json, fold_N/checkpoint_*.pth)")
+    seg.add_argument("--folds", nargs="+", metavar="FOLD",
+                     help="nnU-Net folds to ensemble (e.g. 0 1 2 3 4, or all); default: every fold in --model")
+    seg.add_argument("--checkpoint", default="checkpoint_final.pth", help="nnU-Net checkpoint file name")
+    seg.add_argument("--parc", action="store_true",
+                     help="meshnet: keep the cortical parcels (Desikan-Killiany) instead of one cortex label")
+    seg.add_argument("--desc", action="append", type=_desc, metavar="DESC",
+                     help="participant: the desc label of this run's outputs (default: the engine's name); "
+                     "group: the descs to evaluate, repeatable (default: every desc found)")
+
+    perf = parser.add_argument_group("Resources and execution")
+    perf.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                      help="where networks run: auto takes a GPU when torch sees one")
+    perf.add_argument("--nprocs", "--nthreads", type=_positive_int, default=os.cpu_count() or 1,
+                      help="processes run at once (subjects in parallel)")
+    perf.add_argument("--omp-nthreads", type=_positive_int,
+                      help="threads per process (torch, ITK); default: min(nprocs, 8)")
+    perf.add_argument("-w", "--work-dir", default=os.path.join(os.getcwd(), "work"),
+                      help="folder for intermediate results (reused on reruns; safe to delete afterwards)")
+    perf.add_argument("--nipype-plugin", choices=PLUGINS, default="MultiProc",
+                      help="nipype execution plugin: MultiProc locally, SLURM/SLURMGraph on clusters")
+    perf.add_argument("--nipype-plugin-args", type=_plugin_args, default={}, metavar="JSON",
+                      help="plugin arguments as a JSON object or a file holding one, "
+                      "e.g. '{\"sbatch_args\": \"-p short --mem 8G\"}'")
+    perf.add_argument("--overwrite", action="store_true", help="redo outputs that already exist and are up to date")
+
+    log = parser.add_argument_group("Logging")
+    log.add_argument("-v", "--verbose", action="count", default=0, help="more messages (repeat for debug)")
+    log.add_argument("-q", "--quiet", action="count", default=0, help="fewer messages")
+    return parser
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse and check the arguments; errors exit through ``parser.error`` with status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.bids_dir = _existing_dir(parser, args.bids_dir)
+    args.output_dir = Path(args.output_dir).expanduser().absolute()
+    args.work_dir = Path(args.work_dir).expanduser().absolute()
+    if args.output_dir == args.bids_dir:
+        parser.error("output_dir must differ from bids_dir (write derivatives elsewhere, e.g. bids_dir/derivatives/subseg)")
+    if args.work_dir == args.bids_dir or args.bids_dir in args.work_dir.parents:
+        parser.error("the work dir must not be inside bids_dir")
+    if args.analysis_level == "participant":
+        if args.engine is None:
+            args.engine = "nnunet" if args.model else "meshnet"
+        if args.engine == "nnunet" and not args.model:
+            parser.error("--engine nnunet needs --model (a trained nnU-Net model folder)")
+        if args.model and args.engine != "nnunet":
+            parser.error(f"--model is an nnU-Net model folder; it does not apply to --engine {args.engine}")
+        if args.desc and len(args.desc) > 1:
+            parser.error("participant takes one --desc")
+        args.desc = args.desc[0] if args.desc else args.engine
+        if args.model:
+            args.model = _existing_dir(parser, args.model)
+    if args.omp_nthreads is None:
+        args.omp_nthreads = min(args.nprocs, 8)
+    return args

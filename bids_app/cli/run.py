@@ -1,0 +1,53 @@
+"""Entry point of the ``subseg`` command: parse, configure logging, hand over to a level."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+LOGGER = logging.getLogger("subseg")
+
+
+def _setup_logging(level: int) -> None:
+    logging.basicConfig(format="%(asctime)s | %(levelname)-7s | %(message)s", datefmt="%H:%M:%S", level=level)
+    LOGGER.setLevel(level)
+    for name in ("nipype.workflow", "nipype.interface", "nipype.utils"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING) if level > logging.DEBUG else level)
+
+
+def _fail(message: str, status: int = 1):
+    print(f"subseg: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def main(argv=None) -> None:
+    """Run ``subseg``; exit 0 on success, 1 with a one-line error otherwise."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["models"]:
+        from .models import main as models_main
+
+        sys.exit(models_main(argv[1:]))
+
+    from ..config import Config
+    from .parser import parse_args
+
+    config = Config.from_args(parse_args(argv))
+    _setup_logging(config.execution.log_level)
+    from ..errors import SubsegError
+
+    try:
+        level = config.execution.analysis_level
+        if level == "participant":
+            from ..participant import run_participant
+
+            failed = run_participant(config)
+            if failed:
+                _fail(f"{failed} image(s) could not be segmented; see the messages above")
+        else:
+            _fail(f"the {level} level is not available in this version of subseg")
+    except SubsegError as error:
+        _fail(str(error))
+    except MemoryError:
+        _fail("out of memory: lower --nprocs or --omp-nthreads, or run on a machine with more memory")
+    except KeyboardInterrupt:
+        _fail("interrupted; outputs already written are complete, rerun to finish the rest", status=130)

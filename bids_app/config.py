@@ -1,0 +1,124 @@
+"""The run's settings in one place, built from the command line and dumped as TOML next to the outputs.
+
+Only the top-level runner reads this; every ``init_*_wf`` takes plain keyword arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Execution:
+    """What to process and where."""
+
+    bids_dir: Path
+    """Root of the input BIDS dataset."""
+    output_dir: Path
+    """Root of the derivatives dataset."""
+    work_dir: Path
+    """Intermediate results, reused on reruns."""
+    analysis_level: str
+    """participant, group or train."""
+    participant_labels: list[str] | None = None
+    """Subjects to process, without ``sub-``; None for all."""
+    session_labels: list[str] | None = None
+    """Sessions to process, without ``ses-``; None for all."""
+    skip_bids_validation: bool = False
+    """Do not validate bids_dir."""
+    overwrite: bool = False
+    """Redo outputs that are up to date."""
+    log_level: int = 20
+    """Python logging level."""
+
+
+@dataclass
+class Nipype:
+    """How the workflow runs."""
+
+    plugin: str = "MultiProc"
+    """nipype plugin."""
+    plugin_args: dict = field(default_factory=dict)
+    """nipype plugin arguments."""
+    nprocs: int = 1
+    """Processes at once."""
+    omp_nthreads: int = 1
+    """Threads per process."""
+
+
+@dataclass
+class Segmentation:
+    """The engine and its model."""
+
+    engine: str = "meshnet"
+    """meshnet, nnunet or synthseg."""
+    desc: str = "meshnet"
+    """desc entity of the outputs."""
+    model: Path | None = None
+    """nnU-Net trained model folder."""
+    folds: list[str] | None = None
+    """nnU-Net folds; None for all present."""
+    checkpoint: str = "checkpoint_final.pth"
+    """nnU-Net checkpoint file name."""
+    parc: bool = False
+    """Keep cortical parcels (meshnet)."""
+    device: str = "auto"
+    """auto, cpu or cuda."""
+
+    def settings(self) -> dict:
+        """What decides the outputs (not where they are computed): compared on reruns."""
+        keys = ("engine", "model", "folds", "checkpoint", "parc")
+        return {key: _plain(getattr(self, key)) for key in keys}
+
+
+@dataclass
+class Config:
+    """All settings of one run."""
+
+    execution: Execution
+    nipype: Nipype
+    segmentation: Segmentation
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "Config":
+        def pick(section):
+            names = {f.name for f in dataclasses.fields(section)}
+            return section(**{name: value for name, value in vars(args).items() if name in names})
+
+        log_level = max(10, min(40, 20 + 10 * (args.quiet - args.verbose)))
+        values = dict(vars(args), participant_labels=args.participant_label, session_labels=args.session_label,
+                      log_level=log_level, plugin=args.nipype_plugin, plugin_args=args.nipype_plugin_args)
+        args = argparse.Namespace(**values)
+        segmentation = pick(Segmentation) if args.analysis_level == "participant" else Segmentation()
+        return cls(execution=pick(Execution), nipype=pick(Nipype), segmentation=segmentation)
+
+    def to_toml(self) -> str:
+        """TOML text, one table per section; unset values left out."""
+        lines = []
+        for section in dataclasses.fields(self):
+            lines.append(f"[{section.name}]")
+            for key, value in dataclasses.asdict(getattr(self, section.name)).items():
+                if value is not None:
+                    lines.append(f"{key} = {_toml_value(value)}")
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _plain(value):
+    return str(value) if isinstance(value, Path) else value
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(str(value))

@@ -1,0 +1,172 @@
+"""The MeshNet engine: brainchop's aparc+aseg pipeline (mindgrab brain extraction, crop, 104-class MeshNet).
+
+Steps, as brainchop runs them (``inference-logic.js``): the conformed 256^3 LIA volume as 0..255 integers,
+min-max scaled to 0..1; mindgrab on the box of voxels above half the maximum (20 voxels of padding), argmax,
+largest connected cluster = brain mask; the 104-class model on the box of the brain mask (no padding),
+argmax, largest connected cluster; classes mapped to FreeSurfer numbers. Voxel axes go into the network in
+NIfTI order (brainchop reads slices as z, y, x and transposes them back).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import nibabel as nb
+import numpy as np
+import torch
+
+from ...utils.conform import conform, resample_like
+from ...utils.device import select_device
+from ..base import Segmentation
+from . import inference
+from .classes import class_labels, read_class_names
+from .network import MeshNet
+from .preprocess import bounding_box, largest_component, min_max, uint8_intensities
+from .tfjs import load_meshnet
+
+LOGGER = logging.getLogger("subseg")
+
+#: The grid the engine works on; the workflow conforms the T1w with ``conform(image, **CONFORM)``.
+CONFORM = dict(orientation="LIA", shape=(256, 256, 256), zooms=(1.0, 1.0, 1.0))
+#: Package folder holding each model (``model.json``, weights, ``colormap.json``).
+SEGMENTATION_MODEL = "model21_104class"
+BRAIN_MODEL = "mindgrab"
+#: brainchop's settings for the two models (``brainchop-parameters.js``).
+BRAIN_THRESHOLD = 0.5
+BRAIN_CROP_PADDING = 20
+SEGMENTATION_CROP_PADDING = 0
+
+
+@dataclass
+class PackagedModel:
+    """A MeshNet read from the package, with what the provenance names."""
+
+    name: str
+    network: MeshNet
+    classes: list[str]
+    weights_file: str
+    sha256: str
+
+
+def load_packaged_model(name: str) -> PackagedModel:
+    """Read ``bids_app/data/meshnet/<name>/``."""
+    folder = Path(str(resources.files("bids_app.data").joinpath("meshnet", name)))
+    model_json = folder / "model.json"
+    network = load_meshnet(model_json)
+    classes = read_class_names(folder / "colormap.json")
+    if len(classes) != network.n_classes:
+        raise ValueError(f"{folder / 'colormap.json'}: {len(classes)} names for {network.n_classes} classes")
+    weights = sorted(path for path in folder.glob("*.bin"))
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in weights)).hexdigest()
+    return PackagedModel(name, network, classes, ",".join(path.name for path in weights), digest)
+
+
+def is_conformed(image: nb.spatialimages.SpatialImage) -> bool:
+    """Whether ``image`` already lies on the engine's grid (256^3, 1 mm, LIA, not oblique)."""
+    if image.ndim != 3 or tuple(image.shape) != CONFORM["shape"]:
+        return False
+    lia = np.array([[-1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=float) * np.asarray(CONFORM["zooms"])
+    return bool(np.allclose(image.affine[:3, :3], lia, atol=1e-3))
+
+
+class MeshNetEngine:
+    """brainchop's MeshNet aparc+aseg segmentation, in PyTorch.
+
+    ``parc=True`` keeps the Desikan-Killiany cortical parcels (1001-1035, 2001-2035); otherwise they become
+    Left/Right-Cerebral-Cortex (3/42). ``probabilities=True`` adds softmax posteriors per output label.
+    """
+
+    def __init__(self, device="auto", omp_nthreads=None, parc=False, probabilities=False):
+        self.device = select_device(device, omp_nthreads)
+        self.parc = bool(parc)
+        self.probabilities = bool(probabilities)
+        self.segmenter = load_packaged_model(SEGMENTATION_MODEL)
+        self.extractor = load_packaged_model(BRAIN_MODEL)
+        for model in (self.segmenter, self.extractor):
+            model.network.to(self.device)
+        try:
+            numbers = class_labels(self.segmenter.classes, self.parc)
+        except KeyError as error:
+            raise ValueError(f"meshnet/{SEGMENTATION_MODEL}/colormap.json: {error.args[0]}") from None
+        self.output_labels = sorted(set(numbers))
+        self._class_to_label = torch.tensor(numbers)
+        self._class_to_output = torch.tensor([self.output_labels.index(number) for number in numbers])
+
+    @property
+    def provenance(self) -> dict:
+        return {
+            "Engine": "meshnet",
+            "Model": self.segmenter.name,
+            "ModelWeights": self.segmenter.weights_file,
+            "ModelSHA256": self.segmenter.sha256,
+            "BrainExtractionModel": self.extractor.name,
+            "BrainExtractionWeights": self.extractor.weights_file,
+            "BrainExtractionSHA256": self.extractor.sha256,
+            "Device": str(self.device),
+            "Parc": self.parc,
+        }
+
+    def predict(self, image: nb.spatialimages.SpatialImage) -> Segmentation:
+        """Segment a 3D T1w; labels, brain mask and posteriors come back on the grid of ``image``."""
+        if len(image.shape) != 3:
+            raise ValueError(f"{image.get_filename() or 'image'}: expected a 3D T1w, got shape {image.shape}")
+        conformed = image if is_conformed(image) else conform(image, **CONFORM)
+        volume = min_max(uint8_intensities(np.asanyarray(conformed.dataobj)), image.get_filename() or "image")
+        brain = self._brain_mask(volume)
+        labels, posteriors = self._segment(volume, brain)
+        grid = _on_grid(conformed, image)
+        segmentation = Segmentation(
+            labels=grid(labels.astype(np.int16), 0), provenance=self.provenance,
+            masks={"brain": grid(brain.astype(np.uint8), 0)},
+        )
+        if posteriors is not None:
+            segmentation.probabilities = {
+                label: grid(posteriors[index], 1) for index, label in enumerate(self.output_labels)
+            }
+        return segmentation
+
+    def _brain_mask(self, volume: np.ndarray) -> np.ndarray:
+        box = bounding_box(volume > BRAIN_THRESHOLD, BRAIN_CROP_PADDING)
+        classes, _ = inference.classify(self.extractor.network, self._tensor(volume[box]))
+        mask = np.zeros(volume.shape, bool)
+        mask[box] = classes.cpu().numpy() != 0
+        if not mask.any():
+            raise ValueError("mindgrab found no brain in the image")
+        LOGGER.info("MeshNet: mindgrab brain mask of %d voxels", int(mask.sum()))
+        return largest_component(mask)
+
+    def _segment(self, volume: np.ndarray, brain: np.ndarray):
+        box = bounding_box(brain, SEGMENTATION_CROP_PADDING)
+        groups = self._class_to_output if self.probabilities else None
+        classes, posteriors = inference.classify(self.segmenter.network, self._tensor(volume[box]), groups)
+        labels = np.zeros(volume.shape, np.int16)
+        labels[box] = self._class_to_label.to(classes.device)[classes].cpu().numpy()
+        labels = largest_component(labels)
+        if posteriors is None:
+            return labels, None
+        full = np.zeros((len(self.output_labels), *volume.shape), np.float32)
+        full[self.output_labels.index(0)] = 1.0
+        full[(slice(None), *box)] = posteriors.cpu().numpy()
+        return labels, full
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(self.device)
+
+
+def _on_grid(conformed: nb.spatialimages.SpatialImage, image: nb.spatialimages.SpatialImage):
+    """A function that wraps an array of the conformed grid as an image on the grid of ``image``."""
+
+    def wrap(array: np.ndarray, order: int) -> nb.Nifti1Image:
+        result = nb.Nifti1Image(array, conformed.affine)
+        result.set_data_dtype(array.dtype)
+        result.set_qform(conformed.affine, code=1)
+        result.set_sform(conformed.affine, code=1)
+        if conformed is image:
+            return result
+        return resample_like(result, image, order=order)
+
+    return wrap

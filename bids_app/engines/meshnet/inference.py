@@ -1,0 +1,85 @@
+"""Run a :class:`MeshNet` layer by layer in slabs, so a whole head fits in a few GB.
+
+Each convolution is computed slab by slab along the first spatial axis (each slab reads its dilation's worth
+of neighbouring planes), into one preallocated output; instance normalisation then uses the statistics of the
+whole output, as brainchop does. The last layer is never stored whole: each slab goes straight to argmax
+(and, when asked, softmax posteriors summed into output groups).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .network import ConvStep, MeshNet, instance_statistics
+
+#: Planes per slab along the first axis: small enough to bound temporaries, large enough to keep BLAS busy.
+SLAB = 32
+
+
+def features(network: MeshNet, volume: torch.Tensor, slab: int = SLAB) -> torch.Tensor:
+    """Output (1, C, D, H, W) of every layer but the last, for a (D, H, W) float32 ``volume``."""
+    x = volume[None, None]
+    for step in network.steps[:-1]:
+        x = _apply(step, x, slab)
+    return x
+
+
+def logits(network: MeshNet, volume: torch.Tensor, slab: int = SLAB) -> torch.Tensor:
+    """The network's output (1, classes, D, H, W) for a (D, H, W) ``volume``; for small volumes and tests."""
+    with torch.inference_mode():
+        return _apply(network.steps[-1], features(network, volume, slab), slab)
+
+
+def classify(
+    network: MeshNet, volume: torch.Tensor, groups: torch.Tensor | None = None, slab: int = SLAB
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Argmax class (D, H, W) of ``volume``; with ``groups``, also softmax posteriors summed by group.
+
+    ``groups`` holds, for each class, the index of the output map its posterior is added to; the posteriors
+    come back as (n_groups, D, H, W) float32.
+    """
+    with torch.inference_mode():
+        hidden = features(network, volume, slab)
+        last = network.steps[-1]
+        depth = hidden.shape[2]
+        labels = torch.empty(hidden.shape[2:], dtype=torch.int64, device=hidden.device)
+        posteriors = None
+        if groups is not None:
+            groups = groups.to(hidden.device)
+            posteriors = torch.zeros((int(groups.max()) + 1, *hidden.shape[2:]), device=hidden.device)
+        for start in range(0, depth, slab):
+            stop = min(depth, start + slab)
+            scores = _conv_slab(last, hidden, start, stop)
+            scores = last.activate_after(last.activate_inline(scores))[0]
+            labels[start:stop] = scores.argmax(0)
+            if posteriors is not None:
+                posteriors[:, start:stop].index_add_(0, groups, torch.softmax(scores, 0))
+        return labels, posteriors
+
+
+def _apply(step: ConvStep, x: torch.Tensor, slab: int) -> torch.Tensor:
+    depth = x.shape[2]
+    out = torch.empty((1, step.conv.out_channels, *x.shape[2:]), dtype=x.dtype, device=x.device)
+    for start in range(0, depth, slab):
+        stop = min(depth, start + slab)
+        y = step.activate_inline(_conv_slab(step, x, start, stop))
+        out[:, :, start:stop] = y if step.normalise else step.activate_after(y)
+    if step.normalise:
+        mean, inverse_std = instance_statistics(out)
+        for start in range(0, depth, slab):
+            piece = out[:, :, start:start + slab]
+            piece.copy_(step.activate_after((piece - mean) * inverse_std))
+    return out
+
+
+def _conv_slab(step: ConvStep, x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """Convolution output for planes ``start:stop`` of the first spatial axis, zero-padded at the true edges."""
+    conv = step.conv
+    halo = conv.padding[0]
+    first, last = max(0, start - halo), min(x.shape[2], stop + halo)
+    piece = x[:, :, first:last]
+    missing_before, missing_after = halo - (start - first), halo - (last - stop)
+    if missing_before or missing_after:
+        piece = F.pad(piece, (0, 0, 0, 0, missing_before, missing_after))
+    return F.conv3d(piece, conv.weight, conv.bias, padding=(0, *conv.padding[1:]), dilation=conv.dilation)

@@ -1,0 +1,55 @@
+"""The label lists SynthSeg's networks output, in channel order, as FreeSurfer numbers.
+
+The channel order is the sorted list of labels (SynthSeg sorts its label table with ``np.unique``).
+
+>>> len(SEGMENTATION_LABELS["2.0"]), len(SEGMENTATION_LABELS["1.0"]), len(PARCELLATION_LABELS)
+(33, 32, 69)
+>>> labels = SEGMENTATION_LABELS["2.0"]
+>>> labels[flip_permutation(labels)[labels.index(17)]]
+53
+"""
+
+from __future__ import annotations
+
+from bids_app.labels import homolog
+
+_LEFT = (2, 3, 4, 5, 7, 8, 10, 11, 12, 13, 17, 18, 26, 28)
+_RIGHT = tuple(homolog(label) for label in _LEFT)
+
+#: Output labels of the segmentation network, by SynthSeg version (2.0 adds CSF, 24).
+SEGMENTATION_LABELS: dict[str, tuple[int, ...]] = {
+    "1.0": tuple(sorted((0, 14, 15, 16) + _LEFT + _RIGHT)),
+    "2.0": tuple(sorted((0, 14, 15, 16, 24) + _LEFT + _RIGHT)),
+}
+
+#: Structures whose posteriors SynthSeg keeps to one connected component together (its "topological
+#: classes"): cerebral white matter, cortex and lateral ventricles; cerebellum white matter and cortex.
+#: Every other labelled structure but background and CSF is a class of its own.
+_GROUPED = ((2, 3, 4, 5), (7, 8), (41, 42, 43, 44), (46, 47))
+_UNGROUPED = (0, 24)
+
+#: Cortical parcellation labels (Desikan-Killiany, without 1004/2004 corpus callosum), background first.
+PARCELLATION_LABELS: tuple[int, ...] = (0,) + tuple(
+    hemi + region for hemi in (1000, 2000) for region in range(1, 36) if region != 4
+)
+
+#: Number of tissue groups the robust model's first network and denoiser predict.
+ROBUST_GROUPS = 5
+
+#: Cortex labels, replaced by the parcellation when it is asked for.
+CORTEX = (3, 42)
+
+
+def flip_permutation(labels) -> list[int]:
+    """For each channel, the channel of its left/right homolog (itself for midline labels)."""
+    labels = list(labels)
+    return [labels.index(homolog(label)) if homolog(label) in labels else i for i, label in enumerate(labels)]
+
+
+def topology_classes(labels) -> list[tuple[int, ...]]:
+    """The channel indices of each topological class (background and CSF belong to none)."""
+    labels = list(labels)
+    classes = [tuple(labels.index(label) for label in group) for group in _GROUPED]
+    grouped = {label for group in _GROUPED for label in group} | set(_UNGROUPED)
+    classes += [(i,) for i, label in enumerate(labels) if label not in grouped]
+    return classes

@@ -1,0 +1,186 @@
+"""SynthSeg's networks in PyTorch, layer for layer as ``ext/neuron/models.py`` builds them in Keras.
+
+Each level of the encoder runs ``convs_per_level`` convolutions ('same' padding, ELU), then batch
+normalisation, then 2x max pooling (not after the last level). The decoder upsamples by repetition,
+concatenates the last convolution of the matching encoder level (taken *before* its batch normalisation),
+and runs the same convolutions and batch normalisation. A 1x1x1 convolution and a softmax give the
+posteriors. Keras layer names are kept (``keras_layers``) so that weights load by name.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from bids_app.engines.synthseg.labels import (
+    CORTEX,
+    PARCELLATION_LABELS,
+    ROBUST_GROUPS,
+    SEGMENTATION_LABELS,
+    flip_permutation,
+)
+
+#: Keras' BatchNormalization default epsilon.
+KERAS_BN_EPSILON = 1e-3
+#: Standard deviation of the Gaussian SynthSeg applies to posteriors (``GaussianBlur(sigma=0.5)``).
+POSTERIOR_SIGMA = 0.5
+
+
+class UNet(nn.Module):
+    """neuron's ``unet`` with ``batch_norm=-1`` and a final softmax."""
+
+    def __init__(self, in_channels: int, n_labels: int, *, name: str = "unet", n_levels: int = 5,
+                 n_features: int = 24, feat_mult: int = 2, conv_size: int = 3, convs_per_level: int = 2,
+                 skip_n_concatenations: int = 0):
+        super().__init__()
+        self.name = name
+        self.n_levels = n_levels
+        self.skip_levels = n_levels - skip_n_concatenations - 1
+        self._keras = {}
+        self.down = nn.ModuleList()
+        channels = in_channels
+        skips = []
+        for level in range(n_levels):
+            features = round(n_features * feat_mult ** level)
+            convs = nn.ModuleList()
+            for conv in range(convs_per_level):
+                convs.append(self._conv(f"conv_downarm_{level}_{conv}", channels, features, conv_size))
+                channels = features
+            skips.append(features)
+            self.down.append(nn.ModuleDict({"convs": convs, "bn": self._bn(f"bn_down_{level}", features)}))
+        self.up = nn.ModuleList()
+        for level in range(n_levels - 1):
+            features = round(n_features * feat_mult ** (n_levels - 2 - level))
+            if level < self.skip_levels:
+                channels += skips[n_levels - 2 - level]
+            convs = nn.ModuleList()
+            for conv in range(convs_per_level):
+                convs.append(self._conv(f"conv_uparm_{n_levels + level}_{conv}", channels, features, conv_size))
+                channels = features
+            self.up.append(nn.ModuleDict({"convs": convs, "bn": self._bn(f"bn_up_{level}", features)}))
+        self.likelihood = self._conv("likelihood", channels, n_labels, 1)
+
+    def _conv(self, suffix, in_channels, out_channels, size):
+        conv = nn.Conv3d(in_channels, out_channels, size, padding=size // 2)
+        self._keras[f"{self.name}_{suffix}"] = conv
+        return conv
+
+    def _bn(self, suffix, channels):
+        norm = nn.BatchNorm3d(channels, eps=KERAS_BN_EPSILON)
+        self._keras[f"{self.name}_{suffix}"] = norm
+        return norm
+
+    def keras_layers(self) -> dict[str, nn.Module]:
+        """Keras layer name -> the module holding its weights."""
+        return dict(self._keras)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Posteriors (softmax over channels) of ``x`` (N, C, D, H, W); D, H, W divisible by 2**(levels-1)."""
+        skips = []
+        for level, block in enumerate(self.down):
+            for conv in block["convs"]:
+                x = F.elu(conv(x))
+            skips.append(x)
+            x = block["bn"](x)
+            if level < self.n_levels - 1:
+                x = F.max_pool3d(x, 2)
+        for level, block in enumerate(self.up):
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+            if level < self.skip_levels:
+                x = torch.cat([skips[self.n_levels - 2 - level], x], dim=1)
+            for conv in block["convs"]:
+                x = F.elu(conv(x))
+            x = block["bn"](x)
+        return torch.softmax(self.likelihood(x), dim=1)
+
+
+def gaussian_kernel(sigma: float) -> torch.Tensor:
+    """lab2im's non-separable Gaussian kernel: width ``ceil(2.5 sigma) // 2 * 2 + 1``, summing to 1."""
+    width = int(math.ceil(2.5 * sigma) / 2) * 2 + 1
+    grid = torch.arange(width, dtype=torch.float64) - (width - 1) / 2
+    g = torch.exp(-grid**2 / (2 * sigma**2))
+    kernel = g[:, None, None] * g[None, :, None] * g[None, None, :]
+    return (kernel / kernel.sum()).float()
+
+
+def blur(posteriors: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Blur each channel with ``kernel`` (zero padding, as TensorFlow's 'SAME' convolution)."""
+    channels = posteriors.shape[1]
+    weight = kernel.to(posteriors)[None, None].expand(channels, 1, *kernel.shape)
+    return F.conv3d(posteriors, weight, padding=kernel.shape[0] // 2, groups=channels)
+
+
+def one_hot(posteriors: torch.Tensor) -> torch.Tensor:
+    """Argmax over channels, one-hot encoded again (the hand-over between SynthSeg's chained networks)."""
+    return F.one_hot(posteriors.argmax(1), posteriors.shape[1]).permute(0, 4, 1, 2, 3).to(posteriors.dtype)
+
+
+class SynthSegNetwork(nn.Module):
+    """SynthSeg 1.0/2.0 (optionally robust), with optional cortical parcellation, as ``predict_synthseg.py``.
+
+    Standard model: posteriors blurred (sigma 0.5); with ``flip``, the image is also segmented mirrored
+    along its left-right axis, mirrored back with left/right channels swapped, and both are averaged.
+    Robust model: a first U-Net predicts tissue groups, a denoiser (``l2l``) cleans them, and a second U-Net
+    segments the image given the cleaned groups (no blur, no flip, as in the original).
+    """
+
+    def __init__(self, version: str = "2.0", robust: bool = False, parc: bool = False, flip: bool = True):
+        super().__init__()
+        if version not in SEGMENTATION_LABELS:
+            raise ValueError(f"unknown SynthSeg version {version!r}: use one of {sorted(SEGMENTATION_LABELS)}")
+        if robust and version != "2.0":
+            raise ValueError("the robust SynthSeg model exists only for version 2.0")
+        self.labels = SEGMENTATION_LABELS[version]
+        self.robust = robust
+        self.flip = flip and not robust
+        n_labels = len(self.labels)
+        if robust:
+            self.segmentation = nn.ModuleDict({
+                "unet": UNet(1, ROBUST_GROUPS, name="unet"),
+                "l2l": UNet(ROBUST_GROUPS, ROBUST_GROUPS, name="l2l", n_features=16, conv_size=5,
+                            skip_n_concatenations=2),
+                "unet2": UNet(1 + ROBUST_GROUPS, n_labels, name="unet2"),
+            })
+        else:
+            self.segmentation = nn.ModuleDict({"unet": UNet(1, n_labels, name="unet")})
+        self.parcellation = UNet(3, len(PARCELLATION_LABELS), name="unet_parc") if parc else None
+        self.register_buffer("swap", torch.tensor(flip_permutation(self.labels)), persistent=False)
+        self.register_buffer("kernel", gaussian_kernel(POSTERIOR_SIGMA), persistent=False)
+        is_cortex = [label in CORTEX for label in self.labels]
+        self.register_buffer("is_cortex", torch.tensor(is_cortex), persistent=False)
+
+    def segmentation_layers(self) -> dict[str, nn.Module]:
+        """Keras layer name -> module, for the segmentation weights file."""
+        return {k: v for unet in self.segmentation.values() for k, v in unet.keras_layers().items()}
+
+    def _segment_once(self, image: torch.Tensor) -> torch.Tensor:
+        if self.robust:
+            groups = one_hot(self.segmentation["unet"](image))
+            groups = one_hot(self.segmentation["l2l"](groups))
+            return self.segmentation["unet2"](torch.cat([image, groups], dim=1))
+        return blur(self.segmentation["unet"](image), self.kernel)
+
+    def segment(self, image: torch.Tensor, lr_axis: int) -> torch.Tensor:
+        """Segmentation posteriors of ``image`` (1, 1, D, H, W); ``lr_axis`` is its left-right spatial axis."""
+        posteriors = self._segment_once(image)
+        if self.flip:
+            dim = 2 + lr_axis
+            mirrored = self._segment_once(torch.flip(image, [dim]))
+            posteriors = 0.5 * (posteriors + torch.flip(mirrored, [dim])[:, self.swap])
+        return posteriors
+
+    def parcellate(self, image: torch.Tensor, posteriors: torch.Tensor) -> torch.Tensor:
+        """Parcellation posteriors, given the image and the segmentation posteriors (cortex mask as input)."""
+        cortex = self.is_cortex[posteriors.argmax(1)].long()
+        mask = F.one_hot(cortex, 2).permute(0, 4, 1, 2, 3).to(image.dtype)
+        return blur(self.parcellation(torch.cat([image, mask], dim=1)), self.kernel)
+
+    def forward(self, image: torch.Tensor, lr_axis: int):
+        """``(segmentation posteriors, parcellation posteriors or None)``."""
+        posteriors = self.segment(image, lr_axis)
+        if self.parcellation is None:
+            return posteriors, None
+        return posteriors, self.parcellate(image, posteriors)

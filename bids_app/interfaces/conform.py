@@ -1,0 +1,68 @@
+"""Bring a T1w onto the grid an engine works on, and label maps back onto the T1w's own grid."""
+
+from __future__ import annotations
+
+import os
+
+import nibabel as nb
+import numpy as np
+from nipype.interfaces.base import BaseInterfaceInputSpec, File, SimpleInterface, TraitedSpec, traits
+
+from ..utils.conform import conform, resample_like
+
+
+class _ConformInputSpec(BaseInterfaceInputSpec):
+    in_file = File(exists=True, mandatory=True, desc="a validated 3D T1w")
+    orientation = traits.Str("RAS", usedefault=True, desc="axis codes of the target grid, e.g. RAS or LIA")
+    shape = traits.Either(None, traits.Tuple(traits.Int, traits.Int, traits.Int), usedefault=True,
+                          desc="target shape; None keeps the shape (reorientation only)")
+    zooms = traits.Either(None, traits.Tuple(traits.Float, traits.Float, traits.Float), usedefault=True,
+                          desc="target voxel size in mm; None keeps it")
+
+
+class _ConformOutputSpec(TraitedSpec):
+    out_file = File(exists=True, desc="the T1w on the engine's grid, float32")
+
+
+class Conform(SimpleInterface):
+    """Reorient (exactly) and, when asked, resample (linearly) a T1w onto an engine's grid."""
+
+    input_spec = _ConformInputSpec
+    output_spec = _ConformOutputSpec
+
+    def _run_interface(self, runtime):
+        image = nb.load(self.inputs.in_file)
+        conformed = conform(image, self.inputs.orientation, self.inputs.shape, self.inputs.zooms)
+        conformed = nb.Nifti1Image(np.asanyarray(conformed.dataobj).astype(np.float32), conformed.affine)
+        self._results["out_file"] = os.path.join(runtime.cwd, "t1w_conformed.nii.gz")
+        conformed.to_filename(self._results["out_file"])
+        return runtime
+
+
+class _ResampleInputSpec(BaseInterfaceInputSpec):
+    in_file = File(exists=True, mandatory=True, desc="a label map on the engine's grid")
+    reference = File(exists=True, mandatory=True, desc="the T1w whose grid the result takes")
+
+
+class _ResampleOutputSpec(TraitedSpec):
+    out_file = File(exists=True, desc="the label map on the exact grid and affine of reference")
+
+
+class ResampleLabelsToReference(SimpleInterface):
+    """Nearest-neighbour resampling of a label map onto the input T1w's own grid (exact for reorientations)."""
+
+    input_spec = _ResampleInputSpec
+    output_spec = _ResampleOutputSpec
+
+    def _run_interface(self, runtime):
+        labels = nb.load(self.inputs.in_file)
+        reference = nb.load(self.inputs.reference)
+        result = resample_like(labels, reference, order=0)
+        data = np.asanyarray(result.dataobj).astype(np.int16)
+        out = nb.Nifti1Image(data, reference.affine, reference.header if isinstance(reference, nb.Nifti1Image) else None)
+        out.set_data_dtype(np.int16)
+        out.header.set_slope_inter(1, 0)
+        out.header["cal_min"], out.header["cal_max"] = 0, 0
+        self._results["out_file"] = os.path.join(runtime.cwd, "dseg_native.nii.gz")
+        out.to_filename(self._results["out_file"])
+        return runtime

@@ -1,0 +1,107 @@
+"""Per-structure metrics of one predicted label map against its reference, each structure in its own crop.
+
+Both maps are scanned once for the bounding box of every label; each structure is then compared inside
+the union of its two boxes (the surface corners of a crop include its outer faces, so no margin is
+needed), never on the full volume.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+from bids_app.metrics import overlap, surface
+
+#: Metric names, in the order they are reported.
+METRICS = ("dice", "hd95", "hd", "assd", "nsd", "avd_mm3", "rvd")
+
+#: Status of a structure: both present, one side empty, or both empty (metrics not applicable).
+OK, EMPTY_PREDICTION, EMPTY_REFERENCE, BOTH_EMPTY = "ok", "empty_prediction", "empty_reference", "both_empty"
+
+
+def bounding_boxes(label_map: np.ndarray, labels) -> dict[int, tuple[slice, ...]]:
+    """Bounding box of each of ``labels`` present in ``label_map`` (one pass over the volume)."""
+    wanted = [int(label) for label in labels if int(label) > 0]
+    if not wanted:
+        return {}
+    foreground = _foreground_box(label_map)
+    if foreground is None:
+        return {}
+    boxes = ndimage.find_objects(label_map[foreground].astype(np.int32, copy=False), max_label=max(wanted))
+    return {label: tuple(slice(f.start + b.start, f.start + b.stop) for f, b in zip(foreground, boxes[label - 1]))
+            for label in wanted if boxes[label - 1] is not None}
+
+
+def _foreground_box(label_map: np.ndarray) -> tuple[slice, ...] | None:
+    """Bounding box of the non-zero voxels (None for an empty map)."""
+    box = []
+    for axis in range(label_map.ndim):
+        others = tuple(a for a in range(label_map.ndim) if a != axis)
+        present = np.flatnonzero(np.any(label_map, axis=others))
+        if not len(present):
+            return None
+        box.append(slice(int(present[0]), int(present[-1]) + 1))
+    return tuple(box)
+
+
+def union_box(*boxes) -> tuple[slice, ...]:
+    """Smallest box holding every non-None box given."""
+    present = [box for box in boxes if box is not None]
+    return tuple(slice(min(b[axis].start for b in present), max(b[axis].stop for b in present))
+                 for axis in range(len(present[0])))
+
+
+def _empty_result(status: str, voxel_mm3: float, reference_voxels: int, prediction_voxels: int) -> dict:
+    if status == BOTH_EMPTY:
+        return {name: math.nan for name in METRICS} | {"status": status}
+    return {
+        "dice": 0.0, "hd95": math.inf, "hd": math.inf, "assd": math.inf, "nsd": 0.0,
+        "avd_mm3": overlap.absolute_volume_difference(prediction_voxels * voxel_mm3, reference_voxels * voxel_mm3),
+        "rvd": overlap.relative_volume_difference(prediction_voxels * voxel_mm3, reference_voxels * voxel_mm3),
+        "status": status,
+    }
+
+
+def compare_structure(reference: np.ndarray, prediction: np.ndarray, spacing, tolerance_mm: float) -> dict:
+    """All metrics of one structure from its two boolean masks (already cropped to their union)."""
+    voxel_mm3 = float(np.prod(spacing))
+    reference_voxels = int(np.count_nonzero(reference))
+    prediction_voxels = int(np.count_nonzero(prediction))
+    if not reference_voxels or not prediction_voxels:
+        status = BOTH_EMPTY if reference_voxels == prediction_voxels else (
+            EMPTY_PREDICTION if reference_voxels else EMPTY_REFERENCE)
+        return _empty_result(status, voxel_mm3, reference_voxels, prediction_voxels)
+    common = int(np.count_nonzero(reference & prediction))
+    distances = surface.surface_distances(reference, prediction, spacing)
+    return {
+        "dice": overlap.dice(reference_voxels, prediction_voxels, common),
+        "hd95": surface.hausdorff(distances, 95.0),
+        "hd": surface.hausdorff(distances),
+        "assd": surface.average_surface_distance(distances),
+        "nsd": surface.surface_dice(distances, tolerance_mm),
+        "avd_mm3": overlap.absolute_volume_difference(prediction_voxels * voxel_mm3, reference_voxels * voxel_mm3),
+        "rvd": overlap.relative_volume_difference(prediction_voxels * voxel_mm3, reference_voxels * voxel_mm3),
+        "status": OK,
+    }
+
+
+def compare_label_maps(reference: np.ndarray, prediction: np.ndarray, spacing, labels,
+                       tolerance_mm: float = 1.0) -> dict[int, dict]:
+    """Metrics of each of ``labels`` (FreeSurfer numbers): ``{label: {metric: value, "status": ...}}``."""
+    if reference.shape != prediction.shape:
+        raise ValueError(f"label maps differ in shape: {reference.shape} and {prediction.shape}")
+    labels = sorted(int(label) for label in labels if int(label) > 0)
+    reference_boxes = bounding_boxes(reference, labels)
+    prediction_boxes = bounding_boxes(prediction, labels)
+    results = {}
+    for label in labels:
+        boxes = [reference_boxes.get(label), prediction_boxes.get(label)]
+        if boxes == [None, None]:
+            results[label] = _empty_result(BOTH_EMPTY, 1.0, 0, 0)
+            continue
+        crop = union_box(*boxes)
+        results[label] = compare_structure(reference[crop] == label, prediction[crop] == label,
+                                           spacing, tolerance_mm)
+    return results

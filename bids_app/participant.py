@@ -1,0 +1,194 @@
+"""The participant level: find the T1w images, skip those already done, run the workflow, report failures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .config import Config
+from .errors import SubsegError
+from .labels import LABELS
+from .utils.atomic import atomic_write_text
+from .utils.bids_io import (
+    bids_uri,
+    collect_t1w,
+    derivative_path,
+    write_bidsignore,
+    write_dataset_description,
+)
+
+LOGGER = logging.getLogger("subseg")
+
+
+class OutputError(SubsegError):
+    """The output folder cannot be written."""
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def software_versions() -> dict:
+    """Versions of subseg and the libraries that shape its outputs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"subseg": __version__, "python": platform.python_version()}
+    for package in ("torch", "nnunetv2", "nibabel", "nipype", "numpy", "scipy"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return versions
+
+
+def dseg_metadata(t1w: Path, config: Config) -> dict:
+    """Sidecar fields of a T1w's label map that are known before the engine runs."""
+    execution, segmentation = config.execution, config.segmentation
+    uri = bids_uri(t1w, execution.bids_dir)
+    return {
+        "Description": f"Subcortical segmentation by subseg ({segmentation.engine}), FreeSurfer label numbers",
+        "Sources": [uri],
+        "SpatialReference": uri,
+        "Manual": False,
+        "SoftwareVersions": software_versions(),
+        "SubsegSettings": segmentation.settings(),
+        "SourceSHA256": file_sha256(t1w),
+    }
+
+
+def is_up_to_date(t1w: Path, metadata: dict, config: Config) -> bool:
+    """True when the label map of ``t1w`` exists and its sidecar records the same source and settings."""
+    dseg = derivative_path(config.execution.output_dir, t1w, desc=config.segmentation.desc, suffix="dseg",
+                           extension=".nii.gz")
+    sidecar = dseg.with_name(dseg.name.replace(".nii.gz", ".json"))
+    if not (dseg.is_file() and sidecar.is_file()):
+        return False
+    try:
+        recorded = json.loads(sidecar.read_text())
+    except json.JSONDecodeError:
+        return False
+    return all(recorded.get(key) == metadata[key] for key in ("SubsegSettings", "SourceSHA256"))
+
+
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and make sure files can be written in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".subseg-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise OutputError(f"{folder}: cannot write there ({error.strerror or error})") from None
+
+
+def engine_options(config: Config) -> dict:
+    """Inputs of the engine's nipype interface, from the settings."""
+    segmentation = config.segmentation
+    if segmentation.engine == "nnunet":
+        from .engines.nnunet import validate_model_folder
+
+        validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint)
+        options = {"model_dir": str(segmentation.model), "checkpoint": segmentation.checkpoint}
+        if segmentation.folds:
+            options["folds"] = list(segmentation.folds)
+        return options
+    if segmentation.engine == "meshnet":
+        return {"parc": segmentation.parc}
+    raise ValueError(f"engine {segmentation.engine} is not available in this version of subseg")
+
+
+def update_dseg_tsv(output_dir: Path, labels) -> Path:
+    """Add ``labels`` to the root ``dseg.tsv`` lookup (index, name, abbreviation, color, hemi)."""
+    path = Path(output_dir) / "dseg.tsv"
+    known = set(pd.read_csv(path, sep="\t")["index"]) if path.is_file() else set()
+    rows = [LABELS[index] for index in sorted(known | {int(i) for i in labels}) if index in LABELS]
+    table = pd.DataFrame({
+        "index": [label.index for label in rows],
+        "name": [label.name for label in rows],
+        "abbreviation": [label.abbreviation for label in rows],
+        "color": [label.color for label in rows],
+        "hemi": [label.hemi or "n/a" for label in rows],
+    })
+    atomic_write_text(path, table.to_csv(sep="\t", index=False))
+    return path
+
+
+def run_participant(config: Config) -> int:
+    """Segment every selected T1w; return the number of images that failed."""
+    from nipype import config as nipype_config
+
+    from .utils.crashes import failures_from_crashfiles
+    from .workflows.base import branch_name, init_subseg_wf
+
+    execution, segmentation = config.execution, config.segmentation
+    check_writable(execution.output_dir)
+    check_writable(execution.work_dir)
+    t1w_files = collect_t1w(execution.bids_dir, execution.participant_labels, execution.session_labels,
+                            validate=not execution.skip_bids_validation)
+    options = engine_options(config)
+    metadata = {t1w: dseg_metadata(t1w, config) for t1w in t1w_files}
+    todo = []
+    for t1w in t1w_files:
+        if not execution.overwrite and is_up_to_date(t1w, metadata[t1w], config):
+            LOGGER.info("%s: up to date, kept (use --overwrite to redo)", t1w.name)
+        else:
+            todo.append(t1w)
+
+    write_dataset_description(execution.output_dir, execution.bids_dir)
+    write_bidsignore(execution.output_dir)
+    logs = execution.output_dir / "logs"
+    atomic_write_text(logs / f"config-{segmentation.desc}.toml", config.to_toml())
+    if not todo:
+        return 0
+
+    run_dir = execution.work_dir / f"subseg_{segmentation.desc}_wf"
+    crash_dir = run_dir / "crash"
+    nipype_config.set("execution", "crashdump_dir", str(crash_dir))
+    nipype_config.set("execution", "remove_unnecessary_outputs", "false")
+    nipype_config.set("monitoring", "enabled", "false")
+    workflow = init_subseg_wf(
+        t1w_files=todo, metadata=metadata, output_dir=execution.output_dir, work_dir=execution.work_dir,
+        engine=segmentation.engine, engine_options=options, desc=segmentation.desc, device=segmentation.device,
+        omp_nthreads=config.nipype.omp_nthreads, name=f"subseg_{segmentation.desc}_wf",
+    )
+    workflow.config["execution"]["crashdump_dir"] = str(crash_dir)
+    plugin_args = dict(config.nipype.plugin_args)
+    if config.nipype.plugin == "MultiProc":
+        plugin_args.setdefault("n_procs", config.nipype.nprocs)
+        plugin_args.setdefault("raise_insufficient", False)
+    started = {path for path in crash_dir.glob("crash-*")} if crash_dir.exists() else set()
+    try:
+        workflow.run(plugin=config.nipype.plugin, plugin_args=plugin_args)
+    except RuntimeError:
+        pass  # each failed image is reported below from its crash file
+    branches = {branch_name(t1w): t1w for t1w in todo}
+    failures = []
+    for node, message in failures_from_crashfiles(crash_dir, exclude=started):
+        t1w = next((path for branch, path in branches.items() if branch in node), None)
+        if t1w is not None and t1w.name not in message:
+            message = f"{t1w}: {message}"
+        failures.append(message)
+        LOGGER.error(message)
+    done = [t1w for t1w in todo if derivative_path(execution.output_dir, t1w, desc=segmentation.desc,
+                                                   suffix="dseg", extension=".nii.gz").is_file()]
+    labels = set()
+    for t1w in done:
+        volumes = derivative_path(execution.output_dir, t1w, desc=segmentation.desc, suffix="volumes",
+                                  extension=".tsv")
+        labels |= set(pd.read_csv(volumes, sep="\t")["label"])
+    update_dseg_tsv(execution.output_dir, labels | {0})
+    LOGGER.info("Segmented %d of %d image(s); outputs in %s", len(todo) - len(failures), len(todo),
+                execution.output_dir)
+    return len(failures)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install subseg and its test tools into .venv: CPU torch first (a bare "torch" would pull a CUDA build),
+# then the project with torch held at that version, then the node package the MeshNet cross-check uses.
+# TORCH_SPEC picks another torch (e.g. TORCH_SPEC="torch==2.13.0" with a CUDA wheel index on a GPU machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
+PYTHON="${PYTHON:-python3}"
+
+"$PYTHON" -m venv .venv
+.venv/bin/pip install --quiet "$TORCH_SPEC"
+constraint="$(mktemp)"
+.venv/bin/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > "$constraint"
+.venv/bin/pip install --quiet -c "$constraint" -e '.[test]'
+rm -f "$constraint"
+if command -v npm >/dev/null; then
+    npm ci --silent --prefix tests/js
+fi

@@ -1,0 +1,79 @@
+"""The command line validates early and reads as the BIDS-Apps convention says."""
+
+import pytest
+
+from bids_app.cli.parser import build_parser, parse_args
+
+
+@pytest.fixture
+def bids_dir(tmp_path):
+    folder = tmp_path / "bids"
+    folder.mkdir()
+    return folder
+
+
+def test_participant_labels_accept_both_forms(bids_dir, tmp_path):
+    args = parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "--participant-label", "sub-01", "02",
+                       "--session-label", "ses-A"])
+    assert args.participant_label == ["01", "02"]
+    assert args.session_label == ["A"]
+
+
+def test_engine_defaults_to_meshnet_without_a_model(bids_dir, tmp_path):
+    args = parse_args([str(bids_dir), str(tmp_path / "out"), "participant"])
+    assert (args.engine, args.desc) == ("meshnet", "meshnet")
+
+
+def test_model_implies_nnunet_and_desc_follows(bids_dir, tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    args = parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "--model", str(model)])
+    assert (args.engine, args.desc, args.model) == ("nnunet", "nnunet", model)
+    args = parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "--model", str(model), "--desc", "nnunet5"])
+    assert args.desc == "nnunet5"
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--engine", "nnunet"], "needs --model"),
+    (["--participant-label", "01_x"], "not a BIDS label"),
+    (["--nprocs", "0"], "not a positive integer"),
+    (["--nipype-plugin-args", "[1, 2]"], "JSON object"),
+    (["--nipype-plugin", "Condor"], "invalid choice"),
+    (["--desc", "a", "--desc", "b"], "one --desc"),
+    (["--device", "tpu"], "invalid choice"),
+])
+def test_bad_options_exit_with_usage_error(bids_dir, tmp_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args([str(bids_dir), str(tmp_path / "out"), "participant", *extra])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_output_dir_must_differ_from_bids_dir(bids_dir, capsys):
+    with pytest.raises(SystemExit):
+        parse_args([str(bids_dir), str(bids_dir), "participant"])
+    assert "must differ" in capsys.readouterr().err
+
+
+def test_work_dir_inside_bids_dir_is_refused(bids_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "-w", str(bids_dir / "work")])
+    assert "work dir" in capsys.readouterr().err
+
+
+def test_missing_bids_dir_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        parse_args([str(tmp_path / "nowhere"), str(tmp_path / "out"), "participant"])
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_plugin_args_from_json_text(bids_dir, tmp_path):
+    args = parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "--nipype-plugin", "SLURM",
+                       "--nipype-plugin-args", '{"sbatch_args": "-p short"}'])
+    assert args.nipype_plugin_args == {"sbatch_args": "-p short"}
+
+
+def test_help_lists_option_groups():
+    text = build_parser().format_help()
+    for heading in ("Selecting data", "Segmentation (participant)", "Resources and execution", "Logging"):
+        assert heading in text

@@ -1,0 +1,116 @@
+"""The reference for the PyTorch port: SynthSeg's networks built in Keras as ``ext/neuron/models.py`` and
+``SynthSeg/predict_synthseg.py`` build them, saved to h5 in the published layout.
+
+Imported by tests and the benchmark only; needs ``tensorflow-cpu`` (test extra).
+"""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+
+
+def build_unet(in_channels, n_labels, name="unet", n_levels=5, n_features=24, feat_mult=2, conv_size=3,
+               convs_per_level=2, skip_n_concatenations=0, seed=0):
+    """neuron's ``unet`` (batch_norm=-1, ELU, softmax), layer names as in the published files.
+
+    Weights are random (seeded); batch-norm statistics too, so that the test exercises every weight.
+    """
+    import keras
+    from keras import layers
+
+    rng = np.random.default_rng(seed)
+    inputs = keras.Input(shape=(None, None, None, in_channels), name=f"{name}_input")
+    x = inputs
+    skips = {}
+    for level in range(n_levels):
+        features = round(n_features * feat_mult ** level)
+        for conv in range(convs_per_level):
+            layer_name = f"{name}_conv_downarm_{level}_{conv}"
+            x = layers.Conv3D(features, conv_size, padding="same", activation="elu", name=layer_name)(x)
+        skips[level] = x
+        x = layers.BatchNormalization(axis=-1, name=f"{name}_bn_down_{level}")(x)
+        if level < n_levels - 1:
+            x = layers.MaxPooling3D(2, padding="same", name=f"{name}_maxpool_{level}")(x)
+    for level in range(n_levels - 1):
+        features = round(n_features * feat_mult ** (n_levels - 2 - level))
+        x = layers.UpSampling3D(2, name=f"{name}_up_{n_levels + level}")(x)
+        if level < n_levels - skip_n_concatenations - 1:
+            x = layers.Concatenate(axis=-1, name=f"{name}_merge_{n_levels + level}")([skips[n_levels - 2 - level], x])
+        for conv in range(convs_per_level):
+            layer_name = f"{name}_conv_uparm_{n_levels + level}_{conv}"
+            x = layers.Conv3D(features, conv_size, padding="same", activation="elu", name=layer_name)(x)
+        x = layers.BatchNormalization(axis=-1, name=f"{name}_bn_up_{level}")(x)
+    x = layers.Conv3D(n_labels, 1, name=f"{name}_likelihood")(x)
+    outputs = layers.Softmax(axis=-1, name=f"{name}_prediction")(x)
+    model = keras.Model(inputs, outputs, name=name)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n), rng.normal(0, 0.1, n),
+                               rng.uniform(0.5, 2.0, n)])
+        elif isinstance(layer, layers.Conv3D):
+            kernel, bias = layer.get_weights()
+            fan_in = np.prod(kernel.shape[:-1])
+            scale = 8.0 if layer.name.endswith("_likelihood") else 1.0
+            layer.set_weights([rng.normal(0, scale * np.sqrt(2.0 / fan_in), kernel.shape),
+                               rng.normal(0, 0.05, bias.shape)])
+    return model
+
+
+def save_published_layout(models, path):
+    """Write the weights of ``models`` as Keras 2's ``save_weights`` does (the published SynthSeg files):
+    one group per layer, ``layer/layer/kernel:0`` datasets, ``layer_names`` and ``weight_names`` attributes.
+    """
+    import keras
+
+    layers = [layer for model in models for layer in model.layers]
+    with h5py.File(path, "w") as handle:
+        handle.attrs["layer_names"] = [layer.name.encode() for layer in layers]
+        handle.attrs["backend"] = b"tensorflow"
+        handle.attrs["keras_version"] = keras.__version__.encode()
+        for layer in layers:
+            group = handle.create_group(layer.name)
+            names = [f"{layer.name}/{weight.name}:0" for weight in layer.weights]
+            group.attrs["weight_names"] = [name.encode() for name in names]
+            for name, weight in zip(names, layer.weights):
+                group.create_dataset(name, data=np.asarray(weight.numpy(), dtype=np.float32))
+
+
+def original_flip_indices(labels_table, n_neutral_labels):
+    """``get_flip_indices`` of SynthSeg/predict.py, on the raw label table (sorted labels, channel map)."""
+    sided = (len(labels_table) - n_neutral_labels) // 2
+    left = labels_table[n_neutral_labels:n_neutral_labels + sided]
+    right = labels_table[n_neutral_labels + sided:]
+    pairs = {int(lo): int(r) for lo, r in zip(left, right) if lo != 0}
+    pairs.update({r: lo for lo, r in list(pairs.items())})
+    labels = np.unique(labels_table)
+    index = {int(label): i for i, label in enumerate(labels)}
+    return labels, np.array([index[pairs.get(int(label), int(label))] for label in labels])
+
+
+def gaussian_blur(posteriors, sigma=0.5):
+    """lab2im's ``GaussianBlur`` (non-separable kernel, 'SAME' zero padding), channel by channel, in TF."""
+    import tensorflow as tf
+
+    width = int(np.int32(np.ceil(2.5 * sigma) / 2) * 2 + 1)
+    grid = np.arange(width) - (width - 1) / 2
+    mesh = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1)
+    kernel = np.exp(np.sum(-mesh**2 / (2 * sigma**2) - np.log(np.sqrt(2 * np.pi) * sigma), -1))
+    kernel = tf.constant((kernel / kernel.sum())[..., None, None], tf.float32)
+    channels = posteriors.shape[-1]
+    return tf.concat([tf.nn.conv3d(posteriors[..., c:c + 1], kernel, [1] * 5, "SAME") for c in range(channels)], -1)
+
+
+def predict_standard(unet, image, flip_indices, lr_axis):
+    """``build_model`` of predict_synthseg.py without robust/parc: blur, flip along ``lr_axis``, swap, average.
+
+    ``image`` is (1, D, H, W, 1) numpy; returns posteriors (1, D, H, W, C) as numpy.
+    """
+    import tensorflow as tf
+
+    x = tf.constant(image, tf.float32)
+    posteriors = gaussian_blur(unet(x, training=False))
+    mirrored = gaussian_blur(unet(tf.reverse(x, [1 + lr_axis]), training=False))
+    mirrored = tf.gather(tf.reverse(mirrored, [1 + lr_axis]), flip_indices, axis=-1)
+    return (0.5 * (posteriors + mirrored)).numpy()

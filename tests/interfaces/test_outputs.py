@@ -1,0 +1,56 @@
+"""Derivatives are stored under their BIDS names, atomically, with sidecars; volumes add up."""
+
+import json
+
+import nibabel as nb
+import numpy as np
+import pandas as pd
+import pytest
+
+from bids_app.interfaces.bids import DerivativesDataSink
+from bids_app.interfaces.volumes import structure_volumes
+from bids_app.participant import update_dseg_tsv
+
+
+@pytest.fixture
+def labels_image():
+    data = np.zeros((20, 20, 20), dtype=np.int16)
+    data[2:6, 2:6, 2:6] = 17
+    data[10:12, 10:13, 10:14] = 53
+    return nb.Nifti1Image(data, np.diag([1.0, 1.5, 2.0, 1.0]))
+
+
+def test_volumes_use_the_voxel_size(labels_image):
+    table = structure_volumes(labels_image).set_index("label")
+    assert table.loc[17, "voxels"] == 64 and table.loc[17, "volume_mm3"] == pytest.approx(64 * 3.0)
+    assert table.loc[53, "structure"] == "Right-Hippocampus"
+    assert table.loc[53, "volume_mm3"] == pytest.approx(24 * 3.0)
+
+
+def test_sink_writes_bids_name_and_sidecar_without_leftovers(tmp_path, labels_image):
+    source = tmp_path / "bids/sub-01/ses-A/anat/sub-01_ses-A_run-1_T1w.nii.gz"
+    in_file = tmp_path / "dseg.nii.gz"
+    labels_image.to_filename(in_file)
+    provenance = tmp_path / "provenance.json"
+    provenance.write_text(json.dumps({"Engine": "meshnet"}))
+    out = tmp_path / "out"
+    result = DerivativesDataSink(base_directory=str(out), source_file=str(source), in_file=str(in_file),
+                                 suffix="dseg", desc="meshnet", metadata={"Manual": False},
+                                 metadata_files=[str(provenance)]).run()
+    expected = out / "sub-01/ses-A/anat/sub-01_ses-A_run-1_desc-meshnet_dseg.nii.gz"
+    assert result.outputs.out_file == str(expected)
+    assert json.loads(expected.with_name(expected.name.replace(".nii.gz", ".json")).read_text()) == {
+        "Engine": "meshnet", "Manual": False}
+    assert sorted(p.name for p in expected.parent.iterdir()) == [
+        "sub-01_ses-A_run-1_desc-meshnet_dseg.json", "sub-01_ses-A_run-1_desc-meshnet_dseg.nii.gz"]
+
+
+def test_dseg_tsv_grows_with_each_run(tmp_path):
+    update_dseg_tsv(tmp_path, [0, 10, 49])
+    update_dseg_tsv(tmp_path, [17])
+    table = pd.read_csv(tmp_path / "dseg.tsv", sep="\t")
+    assert list(table.columns) == ["index", "name", "abbreviation", "color", "hemi"]
+    assert list(table["index"]) == [0, 10, 17, 49]
+    row = table.set_index("index").loc[49]
+    assert (row["name"], row["abbreviation"], row["color"], row["hemi"]) == ("Right-Thalamus", "R-Thalamus",
+                                                                            "#00760e", "R")
