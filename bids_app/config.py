@@ -76,12 +76,29 @@ class Segmentation:
 
 
 @dataclass
+class Evaluation:
+    """The group level's references and metric settings."""
+
+    reference_dir: Path | None = None
+    """BIDS derivatives folder of reference label maps."""
+    reference_desc: str | None = None
+    """desc of the reference label maps."""
+    descs: list[str] | None = None
+    """descs to evaluate; None for all found."""
+    tolerance_mm: float = 1.0
+    """Tolerance of the normalized surface Dice."""
+    swap_threshold: float = 0.5
+    """Swap fraction above which a subject is flagged."""
+
+
+@dataclass
 class Config:
     """All settings of one run."""
 
     execution: Execution
     nipype: Nipype
     segmentation: Segmentation
+    evaluation: Evaluation
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "Config":
@@ -94,7 +111,20 @@ class Config:
                       log_level=log_level, plugin=args.nipype_plugin, plugin_args=args.nipype_plugin_args)
         args = argparse.Namespace(**values)
         segmentation = pick(Segmentation) if args.analysis_level == "participant" else Segmentation()
-        return cls(execution=pick(Execution), nipype=pick(Nipype), segmentation=segmentation)
+        evaluation = Evaluation()
+        if args.analysis_level == "group":
+            args.descs = args.desc
+            evaluation = pick(Evaluation)
+        return cls(execution=pick(Execution), nipype=pick(Nipype), segmentation=segmentation, evaluation=evaluation)
+
+    def group_arguments(self) -> dict:
+        """Keyword arguments of :func:`bids_app.group.run_group`."""
+        return dict(
+            bids_dir=self.execution.bids_dir, output_dir=self.execution.output_dir, descs=self.evaluation.descs,
+            reference_dir=self.evaluation.reference_dir, reference_desc=self.evaluation.reference_desc,
+            participant_labels=self.execution.participant_labels, tolerance_mm=self.evaluation.tolerance_mm,
+            swap_threshold=self.evaluation.swap_threshold, nprocs=self.nipype.nprocs,
+        )
 
     def to_toml(self) -> str:
         """TOML text, one table per section; unset values left out."""

@@ -181,6 +181,8 @@ def run_participant(config: Config) -> int:
             message = f"{t1w}: {message}"
         failures.append(message)
         LOGGER.error(message)
+    if failures:
+        LOGGER.info("Tracebacks of the failures are in %s", crash_dir)
     done = [t1w for t1w in todo if derivative_path(execution.output_dir, t1w, desc=segmentation.desc,
                                                    suffix="dseg", extension=".nii.gz").is_file()]
     labels = set()

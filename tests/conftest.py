@@ -37,8 +37,9 @@ def _tiny_nnunet_key(settings) -> str:
     import json
 
     digest = hashlib.sha256()
-    sources = sorted((REPO / "bids_app" / "training").glob("*.py")) + [
-        REPO / "bids_app" / "utils" / "conform.py", REPO / "bids_app" / "utils" / "sample_data.py"]
+    training = REPO / "bids_app" / "training"
+    sources = [training / f"{module}.py" for module in ("dataset", "environment", "planning", "trainer", "train")]
+    sources += [REPO / "bids_app" / "utils" / "conform.py", REPO / "bids_app" / "utils" / "sample_data.py"]
     for source in sources:
         digest.update(source.read_bytes())
     digest.update(json.dumps([settings.as_dict(), TINY_NNUNET_LABELS], sort_keys=True).encode())

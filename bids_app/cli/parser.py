@@ -44,6 +44,13 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0 < number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a fraction between 0 and 1")
+    return number
+
+
 def _plugin_args(value: str) -> dict:
     """A JSON object, inline or in a file."""
     text = Path(value).read_text() if os.path.isfile(value) else value
@@ -102,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="participant: the desc label of this run's outputs (default: the engine's name); "
                      "group: the descs to evaluate, repeatable (default: every desc found)")
 
+    group = parser.add_argument_group("Evaluation (group)")
+    group.add_argument("--reference-dir", metavar="DIR",
+                       help="BIDS derivatives folder of reference label maps (*_dseg.nii.gz, FreeSurfer numbers)")
+    group.add_argument("--reference-desc", type=_desc, metavar="DESC",
+                       help="desc of the reference label maps; needed when the folder holds several")
+    group.add_argument("--tolerance-mm", type=_positive_float, default=1.0,
+                       help="tolerance of the normalized surface Dice, in mm")
+    group.add_argument("--swap-threshold", type=_fraction, default=0.5,
+                       help="a subject whose left/right swap fraction exceeds this is flagged as a hemisphere swap")
+
     perf = parser.add_argument_group("Resources and execution")
     perf.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                       help="where networks run: auto takes a GPU when torch sees one")
@@ -147,6 +164,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.desc = args.desc[0] if args.desc else args.engine
         if args.model:
             args.model = _existing_dir(parser, args.model)
+    if args.reference_dir is not None:
+        args.reference_dir = _existing_dir(parser, args.reference_dir)
     if args.omp_nthreads is None:
         args.omp_nthreads = min(args.nprocs, 8)
     return args

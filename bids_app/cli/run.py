@@ -9,10 +9,19 @@ LOGGER = logging.getLogger("subseg")
 
 
 def _setup_logging(level: int) -> None:
-    logging.basicConfig(format="%(asctime)s | %(levelname)-7s | %(message)s", datefmt="%H:%M:%S", level=level)
+    """subseg's own messages at ``level``; other libraries' only with ``-v``.
+
+    nipype's own crash reports are silenced by default: subseg prints one line per failed image instead, and
+    the crash files keep the tracebacks.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s | %(levelname)-7s | %(message)s", datefmt="%H:%M:%S"))
+    LOGGER.addHandler(handler)
     LOGGER.setLevel(level)
+    LOGGER.propagate = False
+    logging.basicConfig(level=logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
     for name in ("nipype.workflow", "nipype.interface", "nipype.utils"):
-        logging.getLogger(name).setLevel(max(level, logging.WARNING) if level > logging.DEBUG else level)
+        logging.getLogger(name).setLevel(logging.INFO if level <= logging.DEBUG else logging.CRITICAL)
 
 
 def _fail(message: str, status: int = 1):
@@ -43,6 +52,10 @@ def main(argv=None) -> None:
             failed = run_participant(config)
             if failed:
                 _fail(f"{failed} image(s) could not be segmented; see the messages above")
+        elif level == "group":
+            from ..group import run_group
+
+            run_group(**config.group_arguments())
         else:
             _fail(f"the {level} level is not available in this version of subseg")
     except SubsegError as error:

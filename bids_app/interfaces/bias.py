@@ -21,7 +21,7 @@ def correct_bias(
     image: nb.spatialimages.SpatialImage,
     *,
     shrink_factor: int = 4,
-    iterations=(50, 50, 50, 50),
+    iterations=(20, 20, 20, 20),
     convergence_threshold: float = 1e-7,
     spline_distance: float = 200.0,
     nthreads: int = 1,
@@ -30,7 +30,8 @@ def correct_bias(
 
     N4 fits the field on the image shrunk by ``shrink_factor`` inside a foreground mask (Otsu); the
     B-spline field is then evaluated on the full-resolution grid and divided out. ``spline_distance``
-    (mm) sets the control-point mesh as ANTs' ``-b [200]`` does.
+    (mm) sets the control-point mesh as ANTs' ``-b [200]`` does. Four fitting levels of 20 iterations
+    (nipreps use 50 each) keep N4 plus alignment under a minute for a 1 mm head on two cores.
     """
     itk = sitk.Clamp(to_sitk(image), lowerBound=0.0)
     foreground = sitk.OtsuThreshold(itk, 0, 1, 200) & sitk.Cast(itk > 0, sitk.sitkUInt8)

@@ -70,6 +70,10 @@ def _load(image) -> nb.Nifti1Image:
     return image if isinstance(image, nb.spatialimages.SpatialImage) else nb.load(str(image))
 
 
+def _describe(image) -> str:
+    return f"(in-memory image {image.shape})" if isinstance(image, nb.spatialimages.SpatialImage) else str(image)
+
+
 def _save(data: np.ndarray, affine: np.ndarray, path: Path) -> None:
     image = nb.Nifti1Image(data, affine)
     image.set_qform(affine, code=1)
@@ -90,10 +94,11 @@ def write_raw_dataset(cases, raw_dir, dataset_id: int, name: str, freesurfer_lab
         image = conform(_load(case.image), ORIENTATION)
         labels = conform(_load(case.labels), ORIENTATION)
         if image.shape[:3] != labels.shape[:3] or not np.allclose(image.affine, labels.affine, atol=1e-3):
-            raise ValueError(f"case {case.name}: labels {case.labels} are not on the grid of image {case.image}")
+            raise ValueError(f"case {case.name}: labels {_describe(case.labels)} are not on the grid of "
+                             f"image {_describe(case.image)}")
         data = np.asanyarray(image.dataobj, dtype=np.float32)
         if data.ndim != 3:
-            raise ValueError(f"case {case.name}: image {case.image} is not a 3D volume (shape {data.shape})")
+            raise ValueError(f"case {case.name}: image {_describe(case.image)} is not a 3D volume")
         remapped = remap_labels(np.asanyarray(labels.dataobj).astype(np.int32), table)
         missing = sorted(set(table.values()) - set(np.unique(remapped).tolist()))
         if missing:

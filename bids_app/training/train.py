@@ -39,6 +39,9 @@ class TrainingSettings:
     seed: int = 0
     dataset_id: int = 501
     dataset_name: str = "SubsegSubcortical"
+    hemisphere_aware: bool = False
+    """Mirror left-right in training and at test time, swapping Left and Right labels
+    (:mod:`bids_app.training.hemisphere`)."""
 
     def as_dict(self) -> dict:
         """Plain dict (for hashing and provenance)."""
@@ -62,7 +65,8 @@ def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None 
     threads = torch.get_num_threads()
     torch_device = select_device(device, nthreads)
     log_file = work_dir / "nnunet_stdout.log"
-    with nnunet_environment(work_dir) as folders, open(log_file, "a") as log, contextlib.redirect_stdout(log):
+    with (nnunet_environment(work_dir) as folders, open(log_file, "a", buffering=1) as log,
+          contextlib.redirect_stdout(log)):
         write_raw_dataset(cases, folders["nnUNet_raw"], settings.dataset_id, settings.dataset_name,
                           freesurfer_labels)
         plans_file = plan_and_preprocess(dataset_name, folders["nnUNet_preprocessed"], settings.plan,
@@ -80,7 +84,10 @@ def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None 
 def _run_trainer(plans_file: Path, settings: TrainingSettings, device) -> Path:
     import torch
 
-    from .trainer import nnUNetTrainerSubsegCPU
+    if settings.hemisphere_aware:
+        from .hemisphere import nnUNetTrainerSubsegHemisphere as trainer_class
+    else:
+        from .trainer import nnUNetTrainerSubsegCPU as trainer_class
 
     random.seed(settings.seed)
     np.random.seed(settings.seed)
@@ -88,7 +95,7 @@ def _run_trainer(plans_file: Path, settings: TrainingSettings, device) -> Path:
     plans = json.loads(plans_file.read_text())
     plans["continue_training"] = False  # nnunetv2 2.8 pops this key and fails without it
     dataset_json = json.loads((plans_file.parent / "dataset.json").read_text())
-    trainer = nnUNetTrainerSubsegCPU(plans, CONFIGURATION, FOLD, dataset_json, device)
+    trainer = trainer_class(plans, CONFIGURATION, FOLD, dataset_json, device)
     trainer.num_epochs = settings.epochs
     trainer.num_iterations_per_epoch = settings.iterations_per_epoch
     trainer.initial_lr = settings.learning_rate

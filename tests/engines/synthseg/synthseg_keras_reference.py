@@ -11,16 +11,19 @@ import numpy as np
 
 
 def build_unet(in_channels, n_labels, name="unet", n_levels=5, n_features=24, feat_mult=2, conv_size=3,
-               convs_per_level=2, skip_n_concatenations=0, seed=0):
+               convs_per_level=2, skip_n_concatenations=0, seed=0, dtype="float32"):
     """neuron's ``unet`` (batch_norm=-1, ELU, softmax), layer names as in the published files.
 
     Weights are random (seeded); batch-norm statistics too, so that the test exercises every weight.
+    With ``dtype="float64"`` the same network runs in double precision (TensorFlow has no float64 max
+    pooling on CPU, so pooling is then written as a reshape and a max over each 2x2x2 block).
     """
     import keras
     from keras import layers
 
     rng = np.random.default_rng(seed)
-    inputs = keras.Input(shape=(None, None, None, in_channels), name=f"{name}_input")
+    keras.config.set_dtype_policy(dtype)
+    inputs = keras.Input(shape=(None, None, None, in_channels), name=f"{name}_input", dtype=dtype)
     x = inputs
     skips = {}
     for level in range(n_levels):
@@ -31,7 +34,10 @@ def build_unet(in_channels, n_labels, name="unet", n_levels=5, n_features=24, fe
         skips[level] = x
         x = layers.BatchNormalization(axis=-1, name=f"{name}_bn_down_{level}")(x)
         if level < n_levels - 1:
-            x = layers.MaxPooling3D(2, padding="same", name=f"{name}_maxpool_{level}")(x)
+            if dtype == "float32":
+                x = layers.MaxPooling3D(2, padding="same", name=f"{name}_maxpool_{level}")(x)
+            else:
+                x = layers.Lambda(_max_pool_blocks, name=f"{name}_maxpool_{level}")(x)
     for level in range(n_levels - 1):
         features = round(n_features * feat_mult ** (n_levels - 2 - level))
         x = layers.UpSampling3D(2, name=f"{name}_up_{n_levels + level}")(x)
@@ -44,6 +50,7 @@ def build_unet(in_channels, n_labels, name="unet", n_levels=5, n_features=24, fe
     x = layers.Conv3D(n_labels, 1, name=f"{name}_likelihood")(x)
     outputs = layers.Softmax(axis=-1, name=f"{name}_prediction")(x)
     model = keras.Model(inputs, outputs, name=name)
+    keras.config.set_dtype_policy("float32")
     for layer in model.layers:
         if isinstance(layer, layers.BatchNormalization):
             n = layer.gamma.shape[0]
@@ -52,10 +59,19 @@ def build_unet(in_channels, n_labels, name="unet", n_levels=5, n_features=24, fe
         elif isinstance(layer, layers.Conv3D):
             kernel, bias = layer.get_weights()
             fan_in = np.prod(kernel.shape[:-1])
-            scale = 8.0 if layer.name.endswith("_likelihood") else 1.0
+            scale = 4.0 if layer.name.endswith("_likelihood") else 1.0
             layer.set_weights([rng.normal(0, scale * np.sqrt(2.0 / fan_in), kernel.shape),
                                rng.normal(0, 0.05, bias.shape)])
     return model
+
+
+def _max_pool_blocks(x):
+    """2x2x2 max pooling of an even-shaped (N, D, H, W, C) tensor."""
+    import tensorflow as tf
+
+    n, d, h, w, c = tf.unstack(tf.shape(x))
+    blocks = tf.reshape(x, [n, d // 2, 2, h // 2, 2, w // 2, 2, c])
+    return tf.reduce_max(blocks, axis=[2, 4, 6])
 
 
 def save_published_layout(models, path):
@@ -97,7 +113,7 @@ def gaussian_blur(posteriors, sigma=0.5):
     grid = np.arange(width) - (width - 1) / 2
     mesh = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1)
     kernel = np.exp(np.sum(-mesh**2 / (2 * sigma**2) - np.log(np.sqrt(2 * np.pi) * sigma), -1))
-    kernel = tf.constant((kernel / kernel.sum())[..., None, None], tf.float32)
+    kernel = tf.constant((kernel / kernel.sum())[..., None, None], posteriors.dtype)
     channels = posteriors.shape[-1]
     return tf.concat([tf.nn.conv3d(posteriors[..., c:c + 1], kernel, [1] * 5, "SAME") for c in range(channels)], -1)
 
@@ -109,7 +125,7 @@ def predict_standard(unet, image, flip_indices, lr_axis):
     """
     import tensorflow as tf
 
-    x = tf.constant(image, tf.float32)
+    x = tf.constant(image)
     posteriors = gaussian_blur(unet(x, training=False))
     mirrored = gaussian_blur(unet(tf.reverse(x, [1 + lr_axis]), training=False))
     mirrored = tf.gather(tf.reverse(mirrored, [1 + lr_axis]), flip_indices, axis=-1)

@@ -1,0 +1,296 @@
+"""nnU-Net v2 engine: load a trained model folder once, segment T1w images in memory.
+
+The model folder is the one ``nnUNetv2_train`` writes (``dataset.json``, ``plans.json``,
+``fold_*/checkpoint_*.pth``). Its ``dataset.json`` label names must be FreeSurfer names: outputs are mapped
+to FreeSurfer numbers through :func:`bids_app.labels.label_index`. The network is built from the plans and
+handed to ``nnUNetPredictor`` directly (no trainer lookup by name, which would import timm).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import nibabel as nb
+import numpy as np
+
+from ..labels import homologous_pairs, label_index
+from ..training.mirroring import PLANS_KEY, homolog_permutation
+from ..utils.conform import conform, resample_like
+from ..utils.device import select_device
+from .base import Segmentation
+
+LOGGER = logging.getLogger("subseg")
+
+#: How the participant workflow conforms a T1w before :meth:`NNUNetEngine.predict` (exact reorientation).
+CONFORM = dict(orientation="RAS")
+
+#: nnU-Net readers whose arrays are the NIfTI voxel array transposed to (z, y, x), spacing reversed to match.
+#: ``NibabelIOWithReorient`` reorients to RAS first, which a RAS-conformed image already is.
+_TRANSPOSING_READERS = ("SimpleITKIO", "NibabelIO", "NibabelIOWithReorient")
+
+
+class ModelError(ValueError):
+    """The model folder is not a usable nnU-Net model (one line naming the folder or file)."""
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """What a validated nnU-Net model folder holds."""
+
+    path: Path
+    folds: tuple[str, ...]
+    checkpoints: tuple[Path, ...]
+    dataset_json: dict
+    plans: dict
+    trainer: str
+    plans_name: str
+    configuration: str
+    freesurfer_labels: tuple[int, ...]
+    """FreeSurfer number of each output index (index 0 is background, 0)."""
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise ModelError(f"{path.parent} is not an nnU-Net model folder: {path.name} is missing")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ModelError(f"{path} is not valid JSON ({error})") from None
+
+
+def _freesurfer_labels(dataset_json: dict, path: Path) -> tuple[int, ...]:
+    labels = dataset_json.get("labels")
+    if not isinstance(labels, dict) or not labels:
+        raise ModelError(f"{path}: no 'labels' table")
+    by_output = {}
+    for name, value in labels.items():
+        if not isinstance(value, int):
+            raise ModelError(f"{path}: label {name!r} is a region ({value}); region-based models are not supported")
+        if name == "ignore":
+            continue
+        try:
+            by_output[value] = 0 if value == 0 else label_index(name)
+        except KeyError:
+            raise ModelError(f"{path}: label name {name!r} is not a FreeSurfer label name") from None
+    if sorted(by_output) != list(range(len(by_output))):
+        raise ModelError(f"{path}: label values {sorted(by_output)} are not consecutive from 0")
+    return tuple(by_output[value] for value in range(len(by_output)))
+
+
+def _resolve_folds(model_dir: Path, folds) -> tuple[str, ...]:
+    if folds:
+        return tuple(str(fold).removeprefix("fold_") for fold in folds)
+    present = sorted(child.name.removeprefix("fold_") for child in model_dir.glob("fold_*") if child.is_dir())
+    if not present:
+        raise ModelError(f"{model_dir} is not an nnU-Net model folder: no fold_* folders")
+    return tuple(present)
+
+
+def validate_model_folder(model_dir, folds=None, checkpoint: str = "checkpoint_final.pth") -> ModelFolder:
+    """Check ``model_dir`` without loading weights; raise :class:`ModelError` naming what is wrong.
+
+    ``folds`` default to every ``fold_*`` folder present (``all`` or ``0`` .. ``4``).
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ModelError(f"nnU-Net model folder {model_dir} does not exist")
+    plans = _read_json(model_dir / "plans.json")
+    dataset_json = _read_json(model_dir / "dataset.json")
+    folds = _resolve_folds(model_dir, folds)
+    checkpoints = []
+    for fold in folds:
+        if not (model_dir / f"fold_{fold}").is_dir():
+            raise ModelError(f"{model_dir}: fold {fold} is missing (no fold_{fold} folder)")
+        path = model_dir / f"fold_{fold}" / checkpoint
+        if not path.is_file():
+            raise ModelError(f"{path}: checkpoint is missing")
+        checkpoints.append(path)
+    parts = model_dir.name.split("__")
+    trainer, plans_name, configuration = parts if len(parts) == 3 else ("unknown", plans.get("plans_name"), None)
+    configurations = plans.get("configurations", {})
+    if configuration is None and len(configurations) == 1:
+        configuration = next(iter(configurations))
+    if configuration not in configurations:
+        raise ModelError(f"{model_dir}: cannot tell the configuration (folder not named trainer__plans__configuration)")
+    reader = plans.get("image_reader_writer")
+    if reader not in _TRANSPOSING_READERS:
+        raise ModelError(f"{model_dir / 'plans.json'}: image reader {reader!r} is not one of {_TRANSPOSING_READERS}")
+    channels = dataset_json.get("channel_names", dataset_json.get("modality", {}))
+    if len(channels) != 1:
+        raise ModelError(f"{model_dir / 'dataset.json'}: {len(channels)} input channels; subseg gives one (T1w)")
+    return ModelFolder(
+        path=model_dir, folds=folds, checkpoints=tuple(checkpoints), dataset_json=dataset_json, plans=plans,
+        trainer=trainer, plans_name=plans_name, configuration=configuration,
+        freesurfer_labels=_freesurfer_labels(dataset_json, model_dir / "dataset.json"),
+    )
+
+
+def _sha256(paths) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+class NNUNetEngine:
+    """A trained nnU-Net model, loaded once; :meth:`predict` segments one T1w in memory."""
+
+    CONFORM = CONFORM
+
+    def __init__(self, model_dir, folds=None, checkpoint: str = "checkpoint_final.pth", device: str = "auto",
+                 omp_nthreads: int | None = None, probabilities: bool = False):
+        self.model = validate_model_folder(model_dir, folds, checkpoint)
+        self.checkpoint = checkpoint
+        self.probabilities = probabilities
+        self.device = select_device(device, omp_nthreads)
+        self._predictor = self._load()
+        self.provenance = {
+            "Engine": "nnunet",
+            "Model": self.model.path.name,
+            "ModelSHA256": _sha256([self.model.path / "plans.json", self.model.path / "dataset.json",
+                                    *self.model.checkpoints]),
+            "Trainer": self.trainer,
+            "Plans": self.model.plans_name,
+            "Configuration": self.model.configuration,
+            "Folds": list(self.model.folds),
+            "Checkpoint": checkpoint,
+            "TestTimeMirroringAxes": list(self._predictor.allowed_mirroring_axes or []),
+            "HemisphereAwareMirroring": self.hemisphere_aware,
+            "Device": str(self.device),
+            "Versions": {"nnunetv2": version("nnunetv2"), "torch": version("torch")},
+        }
+
+    def _load(self):
+        import torch
+        from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
+        from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+        from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
+        plans_manager = PlansManager(self.model.plans)
+        configuration_manager = plans_manager.get_configuration(self.model.configuration)
+        label_manager = plans_manager.get_label_manager(self.model.dataset_json)
+        network = nnUNetTrainer.build_network_architecture(
+            plans_manager, configuration_manager, 1, label_manager.num_segmentation_heads,
+            enable_deep_supervision=False,
+        )
+        parameters, mirror_axes, trainers = [], None, set()
+        for path in self.model.checkpoints:
+            try:
+                checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+            except Exception as error:  # torch raises many types for a damaged file
+                raise ModelError(f"{path}: cannot read checkpoint ({error.__class__.__name__})") from None
+            if not isinstance(checkpoint, dict) or "network_weights" not in checkpoint:
+                raise ModelError(f"{path}: not an nnU-Net checkpoint (no network_weights)")
+            try:
+                network.load_state_dict(checkpoint["network_weights"])
+            except RuntimeError:
+                raise ModelError(f"{path}: weights do not fit the network in plans.json "
+                                 f"(a trainer with its own architecture?)") from None
+            parameters.append(checkpoint["network_weights"])
+            mirror_axes = checkpoint.get("inference_allowed_mirroring_axes")
+            trainers.add(checkpoint.get("trainer_name", self.model.trainer))
+        self.trainer = ", ".join(sorted(trainers))
+        lr_axis = left_right_axis(plans_manager.transpose_forward)
+        self.hemisphere_aware = bool(self.model.plans.get(PLANS_KEY))
+        if self.hemisphere_aware:
+            predictor_class = hemisphere_aware_predictor(homolog_permutation(self.model.freesurfer_labels), lr_axis)
+        else:
+            predictor_class = nnUNetPredictor
+            if mirror_axes and lr_axis in mirror_axes and homologous_pairs(self.model.freesurfer_labels):
+                LOGGER.warning("nnU-Net model %s mirrors along the left-right axis at test time: Left and Right "
+                               "labels may be mixed (MIC-DKFZ/nnUNet#869)", self.model.path)
+        predictor = predictor_class(
+            tile_step_size=0.5, use_gaussian=True, use_mirroring=True,
+            perform_everything_on_device=self.device.type == "cuda", device=self.device, verbose=False,
+            allow_tqdm=False,
+        )
+        predictor.manual_initialization(network.to(self.device), plans_manager, configuration_manager, parameters,
+                                        self.model.dataset_json, self.trainer,
+                                        tuple(mirror_axes) if mirror_axes is not None else None)
+        LOGGER.info("Loaded nnU-Net model %s (folds %s, %s)", self.model.path, ", ".join(self.model.folds),
+                    self.checkpoint)
+        return predictor
+
+    def predict(self, image: nb.Nifti1Image) -> Segmentation:
+        """Segment ``image``; labels (FreeSurfer numbers) come back on its exact grid and affine."""
+        ras = conform(image, CONFORM["orientation"])
+        array, properties = nnunet_input(ras)
+        segmentation, posteriors = self._predictor.predict_single_npy_array(array, properties, None, None, True)
+        lookup = np.asarray(self.model.freesurfer_labels, dtype=np.int16)
+        labels = _on_grid_of(lookup[np.asarray(segmentation).transpose(2, 1, 0)], ras, image, np.int16)
+        probabilities = {}
+        if self.probabilities:
+            for output, freesurfer in enumerate(self.model.freesurfer_labels):
+                if output:
+                    probabilities[freesurfer] = _on_grid_of(
+                        np.asarray(posteriors[output], dtype=np.float32).transpose(2, 1, 0), ras, image, np.float32)
+        return Segmentation(labels=labels, provenance=dict(self.provenance), probabilities=probabilities)
+
+
+def nnunet_input(image: nb.Nifti1Image) -> tuple[np.ndarray, dict]:
+    """The (channel, z, y, x) array and properties nnU-Net's NIfTI readers make of ``image``.
+
+    ``SimpleITKIO`` and ``NibabelIO`` both return the NIfTI voxel array transposed to (z, y, x), with the
+    spacing reversed to match; a model trained on arrays read that way needs them the same way.
+    """
+    data = np.asanyarray(image.dataobj, dtype=np.float32)
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    if data.ndim != 3:
+        raise ValueError(f"nnU-Net engine needs a 3D T1w, got an image of shape {data.shape}")
+    array = np.ascontiguousarray(data.transpose(2, 1, 0))[None]
+    spacing = [float(zoom) for zoom in image.header.get_zooms()[:3][::-1]]
+    return array, {"spacing": spacing}
+
+
+def left_right_axis(transpose_forward) -> int:
+    """The network axis that runs left-right for a RAS image after nnU-Net's reader and transpose.
+
+    The reader puts RAS x (left-right) last, as (z, y, x); preprocessing then reorders axes by
+    ``transpose_forward``.
+
+    >>> left_right_axis([0, 1, 2]), left_right_axis([2, 0, 1])
+    (2, 0)
+    """
+    return list(transpose_forward).index(2)
+
+
+def hemisphere_aware_predictor(permutation, lr_axis: int):
+    """An ``nnUNetPredictor`` class whose test-time mirror along ``lr_axis`` swaps homologous output channels.
+
+    ``permutation[i]`` is the output channel of channel ``i``'s other-hemisphere homolog.
+    """
+    import itertools
+
+    import torch
+    from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
+
+    class HemisphereAwarePredictor(nnUNetPredictor):
+        def _internal_maybe_mirror_and_predict(self, x: torch.Tensor) -> torch.Tensor:
+            mirror_axes = self.allowed_mirroring_axes if self.use_mirroring else None
+            prediction = self.network(x)
+            if not mirror_axes:
+                return prediction
+            swap = torch.as_tensor(permutation, dtype=torch.long, device=prediction.device)
+            spatial = [axis + 2 for axis in mirror_axes]
+            combinations = [c for n in range(len(spatial)) for c in itertools.combinations(spatial, n + 1)]
+            for axes in combinations:
+                mirrored = torch.flip(self.network(torch.flip(x, axes)), axes)
+                prediction += mirrored[:, swap] if lr_axis + 2 in axes else mirrored
+            return prediction / (len(combinations) + 1)
+
+    return HemisphereAwarePredictor
+
+
+def _on_grid_of(data: np.ndarray, ras: nb.Nifti1Image, image: nb.Nifti1Image, dtype) -> nb.Nifti1Image:
+    """``data`` on the RAS grid, put back on the exact grid, affine and header codes of ``image``."""
+    result = resample_like(nb.Nifti1Image(data.astype(dtype), ras.affine), image, order=0)
+    result.set_data_dtype(dtype)
+    return result

@@ -1,0 +1,162 @@
+"""Group level: collect the participant level's label maps and references, score them, write the reports.
+
+Outputs go to ``<output_dir>/group/``: ``metrics.tsv``, ``summary.tsv``, ``symmetry.tsv``,
+``symmetry_pairs.tsv``, ``volumes.tsv``, ``headline.tsv``, ``headline.md`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from bids_app.errors import SubsegError
+from bids_app.labels import LABELS
+from bids_app.metrics.label_maps import LabelMapError
+from bids_app.metrics.subject import ImageJob, score_image
+from bids_app.metrics.symmetry import SWAP_THRESHOLD
+from bids_app.reports import group as group_report
+from bids_app.reports import tables
+from bids_app.utils.atomic import atomic_path
+
+logger = logging.getLogger("subseg")
+
+#: BIDS entities that identify one image (besides ``desc``), in column order.
+IMAGE_ENTITIES = ("subject", "session", "acquisition", "reconstruction", "run")
+
+
+class GroupError(SubsegError):
+    """Bad input that stops the group level (a one-line message for the user)."""
+
+
+def _layout(folder: Path, role: str):
+    """A pybids layout of a derivatives folder; refuses a folder without dataset_description.json."""
+    from bids import BIDSLayout
+
+    if not folder.is_dir():
+        raise GroupError(f"{role} folder {folder} does not exist")
+    if not (folder / "dataset_description.json").is_file():
+        raise GroupError(f"{role} folder {folder} has no dataset_description.json: not a BIDS derivatives folder")
+    return BIDSLayout(str(folder), validate=False, config=["bids", "derivatives"])
+
+
+def _image_key(entities: dict) -> tuple:
+    return tuple(str(entities.get(name, "")) for name in IMAGE_ENTITIES)
+
+
+def collect_label_maps(folder: Path, role: str, descs, participant_labels) -> list[tuple[dict, Path]]:
+    """``(entities, path)`` of every ``*_dseg.nii[.gz]`` in ``folder`` with one of ``descs`` (any if None)."""
+    query = {"suffix": "dseg", "extension": [".nii.gz", ".nii"]}
+    if descs:
+        query["desc"] = list(descs)
+    if participant_labels:
+        query["subject"] = [label.removeprefix("sub-") for label in participant_labels]
+    found = []
+    for image in _layout(folder, role).get(**query):
+        entities = image.get_entities()
+        found.append(({name: str(entities.get(name, "")) for name in (*IMAGE_ENTITIES, "desc")}, Path(image.path)))
+    return sorted(found, key=lambda item: (item[0]["desc"], _image_key(item[0])))
+
+
+def _match_references(references) -> dict[tuple, Path]:
+    """Reference path by image key; refuses several references for one image."""
+    by_key = {}
+    for entities, path in references:
+        key = _image_key(entities)
+        if key in by_key:
+            raise GroupError(f"several reference label maps for {path.name} and {by_key[key].name}: "
+                             "choose one with --reference-desc")
+        by_key[key] = path
+    return by_key
+
+
+def table_labels(output_dir: Path, desc: str) -> tuple[int, ...] | None:
+    """Non-zero labels of the lookup table ``desc-<desc>_dseg.tsv`` or ``dseg.tsv`` (None if absent)."""
+    for name in (f"desc-{desc}_dseg.tsv", "dseg.tsv"):
+        table = output_dir / name
+        if table.is_file():
+            with table.open(newline="") as handle:
+                indices = [int(row["index"]) for row in csv.DictReader(handle, delimiter="\t")]
+            unknown = [index for index in indices if index and index not in LABELS]
+            if unknown:
+                logger.warning("%s: labels unknown to the FreeSurfer table, not scored: %s", table, unknown)
+            return tuple(index for index in indices if index and index in LABELS)
+    return None
+
+
+def dataset_name(bids_dir: Path) -> str:
+    """The raw dataset's ``Name`` (the folder name, with a warning, when it has none)."""
+    description = bids_dir / "dataset_description.json"
+    try:
+        name = json.loads(description.read_text()).get("Name", "")
+    except (OSError, ValueError):
+        name = ""
+    if not name:
+        logger.warning("%s has no dataset Name; the headline table uses the folder name", description)
+    return name or bids_dir.resolve().name
+
+
+def _score_all(jobs: list[ImageJob], nprocs: int) -> list[dict]:
+    try:
+        if nprocs <= 1 or len(jobs) <= 1:
+            return [score_image(job) for job in jobs]
+        with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
+            return list(pool.map(score_image, jobs))
+    except LabelMapError as error:
+        raise GroupError(str(error)) from None
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, sep="\t", index=False, na_rep="n/a")
+
+
+def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, reference_dir: Path | None,
+              reference_desc: str | None, participant_labels: list[str] | None, tolerance_mm: float = 1.0,
+              nprocs: int = 1, swap_threshold: float = SWAP_THRESHOLD) -> None:
+    """Score every label map of ``output_dir`` (against ``reference_dir`` where given) and write reports."""
+    bids_dir, output_dir = Path(bids_dir), Path(output_dir)
+    if tolerance_mm <= 0:
+        raise GroupError(f"--tolerance-mm must be positive, got {tolerance_mm}")
+    predictions = collect_label_maps(output_dir, "output", descs, participant_labels)
+    if not predictions:
+        wanted = f" with desc {', '.join(descs)}" if descs else ""
+        raise GroupError(f"no *_dseg.nii.gz{wanted} in {output_dir}: run the participant level first")
+    references = {}
+    if reference_dir is not None:
+        found = collect_label_maps(Path(reference_dir), "reference", [reference_desc] if reference_desc else None,
+                                   participant_labels)
+        if not found:
+            raise GroupError(f"no *_desc-{reference_desc or '*'}_dseg.nii.gz in reference folder {reference_dir}")
+        references = _match_references(found)
+    jobs, unmatched = [], []
+    for entities, path in predictions:
+        reference = references.get(_image_key(entities))
+        if reference_dir is not None and reference is None:
+            logger.warning("%s: no reference label map; only its volumes are reported", path.name)
+            unmatched.append(path.name)
+        jobs.append(ImageJob(path, reference, entities, table_labels(output_dir, entities["desc"]),
+                             tolerance_mm, swap_threshold))
+    logger.info("scoring %d label maps (%d with a reference) on %d process(es)",
+                len(jobs), sum(job.reference is not None for job in jobs), nprocs)
+    results = _score_all(jobs, nprocs)
+    frames = {name: pd.DataFrame([row for result in results for row in result[name]],
+                                 columns=tables.COLUMNS[name])
+              for name in ("metrics", "volumes", "symmetry", "symmetry_pairs")}
+    group_dir = output_dir / "group"
+    for name, frame in frames.items():
+        _write_table(frame, group_dir / f"{name}.tsv")
+    summary = tables.summarize(frames["metrics"])
+    _write_table(summary, group_dir / "summary.tsv")
+    name = dataset_name(bids_dir)
+    headline = tables.headline(frames["metrics"], name)
+    _write_table(headline, group_dir / "headline.tsv")
+    with atomic_path(group_dir / "headline.md") as tmp:
+        tmp.write_text(tables.headline_markdown(frames["metrics"], name))
+    with atomic_path(group_dir / "report.html") as tmp:
+        tmp.write_text(group_report.render(frames, summary, headline, name, unmatched, jobs))
+    logger.info("group reports written to %s", group_dir)

@@ -1,0 +1,49 @@
+"""Score one predicted label map: volumes, and against its reference the structure and symmetry metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bids_app.labels import LABELS
+from bids_app.metrics import label_maps
+from bids_app.metrics.structures import METRICS, compare_label_maps
+from bids_app.metrics.symmetry import SWAP_THRESHOLD, symmetry
+from bids_app.metrics.volumes import volumes
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """One prediction to score: its file, its reference (or None), BIDS entities and settings."""
+
+    prediction: Path
+    reference: Path | None
+    entities: dict = field(default_factory=dict)  # subject, session, acquisition, reconstruction, run, desc
+    labels: tuple[int, ...] | None = None  # None: the known labels present in the prediction
+    tolerance_mm: float = 1.0
+    swap_threshold: float = SWAP_THRESHOLD
+
+
+def score_image(job: ImageJob) -> dict[str, list[dict]]:
+    """Rows for the group tables: ``metrics``, ``volumes``, ``symmetry`` and ``symmetry_pairs``."""
+    prediction_image, prediction = label_maps.load_label_map(job.prediction)
+    present = label_maps.known_labels(prediction, job.prediction)
+    labels = sorted(job.labels) if job.labels is not None else present
+    rows = {"volumes": [], "metrics": [], "symmetry": [], "symmetry_pairs": []}
+    for label, volume in volumes(prediction, label_maps.spacing(prediction_image), labels).items():
+        rows["volumes"].append(job.entities | {"structure": LABELS[label].name, "label": label,
+                                               "volume_mm3": volume})
+    if job.reference is None:
+        return rows
+    reference_image, reference = label_maps.load_label_map(job.reference)
+    prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction)
+    spacing = label_maps.spacing(reference_image)
+    for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm).items():
+        for metric in METRICS:
+            rows["metrics"].append(job.entities | {
+                "structure": LABELS[label].name, "label": label, "metric": metric,
+                "value": values[metric], "status": values["status"]})
+    pairs, summary = symmetry(reference, prediction, labels, job.swap_threshold)
+    rows["symmetry"].append(job.entities | summary)
+    rows["symmetry_pairs"].extend(job.entities | pair for pair in pairs)
+    return rows

@@ -1,0 +1,84 @@
+"""The nnU-Net engine on a real image with a real (tiny, CPU-trained) model."""
+
+from __future__ import annotations
+
+import json
+
+import nibabel as nb
+import numpy as np
+import pytest
+
+from bids_app.engines.nnunet import NNUNetEngine
+from bids_app.interfaces.nnunet import NNUNetSegment
+from bids_app.utils.conform import resample_like
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_nnunet_model):
+    return NNUNetEngine(tiny_nnunet_model, device="cpu", omp_nthreads=1)
+
+
+@pytest.fixture(scope="module")
+def sub01(sample_bids):
+    return nb.load(sample_bids / "sub-01" / "anat" / "sub-01_T1w.nii.gz")
+
+
+@pytest.fixture(scope="module")
+def sub01_labels(engine, sub01):
+    return engine.predict(sub01).labels
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2 * np.logical_and(a, b).sum() / max(a.sum() + b.sum(), 1)
+
+
+def test_labels_on_the_input_grid(sub01, sub01_labels):
+    assert sub01_labels.shape == sub01.shape
+    assert np.allclose(sub01_labels.affine, sub01.affine)
+    assert nb.aff2axcodes(sub01_labels.affine) == ("L", "I", "A")
+
+
+def test_labels_are_freesurfer_numbers_of_the_model(sub01_labels, tiny_nnunet_labels):
+    present = set(np.unique(np.asanyarray(sub01_labels.dataobj)).tolist())
+    assert present <= {0, *tiny_nnunet_labels}
+    assert len(present - {0}) >= 8
+
+
+def test_dice_against_reference_on_a_training_subject(sample_bids, sub01_labels, tiny_nnunet_labels):
+    reference = nb.load(sample_bids / "derivatives/reference/sub-01/anat/sub-01_desc-aseg_dseg.nii.gz")
+    truth, labels = np.asanyarray(reference.dataobj), np.asanyarray(sub01_labels.dataobj)
+    dice = {label: _dice(labels == label, truth == label) for label in tiny_nnunet_labels}
+    assert np.mean(list(dice.values())) > 0.5, dice
+
+
+def test_same_labels_in_world_space_whatever_the_voxel_order(engine, sub01, sub01_labels):
+    # Store sub-01 as P-S-R (axes permuted and flipped) instead of L-I-A.
+    flipped = sub01.as_reoriented(np.array([[2, 1], [1, -1], [0, -1]]))
+    assert nb.aff2axcodes(flipped.affine) != nb.aff2axcodes(sub01.affine)
+    result = engine.predict(flipped).labels
+    assert result.shape == flipped.shape and np.allclose(result.affine, flipped.affine)
+    back = resample_like(result, sub01, order=0)
+    assert np.array_equal(np.asanyarray(back.dataobj), np.asanyarray(sub01_labels.dataobj))
+
+
+def test_provenance(engine, tiny_nnunet_model):
+    provenance = engine.provenance
+    assert provenance["Engine"] == "nnunet" and provenance["Model"] == tiny_nnunet_model.name
+    assert provenance["Trainer"] == "nnUNetTrainerSubsegCPU"
+    assert (provenance["Plans"], provenance["Configuration"]) == ("subsegCPUPlans", "3d_fullres")
+    assert provenance["Folds"] == ["all"] and provenance["Checkpoint"] == "checkpoint_final.pth"
+    assert provenance["Device"] == "cpu" and provenance["Versions"]["nnunetv2"]
+
+
+def test_interface_writes_labels_and_provenance(tiny_nnunet_model, sample_bids, tmp_path, tiny_nnunet_labels):
+    in_file = sample_bids / "sub-02" / "anat" / "sub-02_T1w.nii.gz"
+    node = NNUNetSegment(in_file=str(in_file), model_dir=str(tiny_nnunet_model), device="cpu", omp_nthreads=1,
+                         write_probseg=True)
+    result = node.run(cwd=str(tmp_path))
+    labels = nb.load(result.outputs.out_dseg)
+    assert labels.shape == nb.load(in_file).shape
+    assert set(np.unique(np.asanyarray(labels.dataobj)).tolist()) <= {0, *tiny_nnunet_labels}
+    assert sorted(result.outputs.out_probseg_labels) == sorted(tiny_nnunet_labels)
+    assert json.loads(open(result.outputs.out_provenance).read())["Folds"] == ["all"]

@@ -1,0 +1,178 @@
+"""``subseg bids_dir out participant`` end to end, as a user runs it: a subprocess on real data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel as nb
+import numpy as np
+import pandas as pd
+import pytest
+
+from bids_app.labels import SUBCORTICAL
+
+
+def run_subseg(*args, check=True) -> subprocess.CompletedProcess:
+    """Run the CLI as a user would (``python -m bids_app``)."""
+    result = subprocess.run([sys.executable, "-m", "bids_app", *map(str, args)], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"subseg failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * np.logical_and(a, b).sum() / (a.sum() + b.sum())
+
+
+@pytest.fixture(scope="module")
+def meshnet_run(sample_bids, tmp_path_factory):
+    """Every T1w of the sample dataset through the default engine, two at a time."""
+    out = tmp_path_factory.mktemp("meshnet") / "out"
+    work = out.parent / "work"
+    result = run_subseg(sample_bids, out, "participant", "-w", work, "--nprocs", 2, "--omp-nthreads", 1)
+    return out, work, result
+
+
+@pytest.mark.slow
+def test_derivatives_are_named_and_on_the_input_grid(sample_bids, meshnet_run):
+    out, _, _ = meshnet_run
+    for t1w in sorted(sample_bids.glob("sub-*/**/anat/*_T1w.nii.gz")):
+        relative = t1w.relative_to(sample_bids)
+        dseg_path = out / relative.parent / relative.name.replace("_T1w.nii.gz", "_desc-meshnet_dseg.nii.gz")
+        source, dseg = nb.load(t1w), nb.load(dseg_path)
+        assert dseg.shape == source.shape
+        np.testing.assert_array_equal(dseg.affine, source.affine)
+        assert np.issubdtype(dseg.get_data_dtype(), np.integer)
+        labels = np.asanyarray(dseg.dataobj)
+        assert set(SUBCORTICAL) <= set(np.unique(labels))
+
+        sidecar = json.loads(dseg_path.with_name(dseg_path.name.replace(".nii.gz", ".json")).read_text())
+        assert sidecar["Sources"] == [f"bids:raw:{relative.as_posix()}"]
+        assert sidecar["Engine"] == "meshnet" and sidecar["Manual"] is False
+        assert {"Device", "SoftwareVersions", "SegmentationSeconds"} <= set(sidecar)
+
+        volumes = pd.read_csv(str(dseg_path).replace("_dseg.nii.gz", "_volumes.tsv"), sep="\t")
+        assert list(volumes.columns) == ["structure", "label", "voxels", "volume_mm3"]
+        voxel_mm3 = abs(np.linalg.det(source.affine[:3, :3]))
+        row = volumes.set_index("label").loc[17]
+        assert row["voxels"] == np.count_nonzero(labels == 17)
+        assert row["volume_mm3"] == pytest.approx(row["voxels"] * voxel_mm3, rel=1e-4)
+        assert 1500 < row["volume_mm3"] < 7000  # a plausible hippocampus
+
+        mask = out / relative.parent / relative.name.replace("_T1w.nii.gz", "_desc-brain_mask.nii.gz")
+        assert nb.load(mask).shape == source.shape
+        figures = out / relative.parts[0] / (relative.parts[1] if relative.parts[1] != "anat" else "")
+        stem = relative.name.replace("_T1w.nii.gz", "_desc-meshnet")
+        assert (figures / "figures" / f"{stem}_dseg.png").stat().st_size > 10_000
+        report = (figures / "figures" / f"{stem}_report.html").read_text()
+        assert "data:image/png;base64," in report and "Right-Hippocampus" in report
+
+
+@pytest.mark.slow
+def test_segmentation_agrees_with_freesurfer(sample_bids, meshnet_run):
+    out, _, _ = meshnet_run
+    reference = np.asanyarray(nb.load(
+        sample_bids / "derivatives/reference/sub-02/anat/sub-02_desc-aseg_dseg.nii.gz").dataobj)
+    labels = np.asanyarray(nb.load(out / "sub-02/anat/sub-02_desc-meshnet_dseg.nii.gz").dataobj)
+    scores = [dice(labels == label, reference == label) for label in SUBCORTICAL]
+    assert np.mean(scores) > 0.68
+
+
+@pytest.mark.slow
+def test_dataset_level_files_and_pybids_indexing(sample_bids, meshnet_run):
+    from bids import BIDSLayout
+
+    out, _, _ = meshnet_run
+    description = json.loads((out / "dataset_description.json").read_text())
+    assert description["DatasetType"] == "derivative"
+    assert description["GeneratedBy"][0]["Name"] == "subseg"
+    lookup = pd.read_csv(out / "dseg.tsv", sep="\t")
+    assert list(lookup.columns) == ["index", "name", "abbreviation", "color", "hemi"]
+    assert set(SUBCORTICAL) <= set(lookup["index"])
+    assert lookup["color"].str.fullmatch(r"#[0-9a-f]{6}").all()
+    layout = BIDSLayout(sample_bids, derivatives=str(out))
+    found = layout.derivatives["subseg"].get(desc="meshnet", suffix="dseg", extension=".nii.gz")
+    assert len(found) == 4
+    assert {f.entities.get("acquisition") for f in found} == {None, "tilted"}
+    assert (out / "logs" / "config-meshnet.toml").is_file()
+    assert not list(out.rglob("*.tmp*"))
+
+
+@pytest.mark.slow
+def test_rerun_keeps_up_to_date_outputs_and_overwrite_redoes(sample_bids, meshnet_run):
+    out, work, _ = meshnet_run
+    dseg = out / "sub-01/anat/sub-01_desc-meshnet_dseg.nii.gz"
+    before = dseg.stat().st_mtime_ns
+    rerun = run_subseg(sample_bids, out, "participant", "-w", work, "--participant-label", "01")
+    assert "up to date, kept" in rerun.stderr
+    assert dseg.stat().st_mtime_ns == before
+    redo = run_subseg(sample_bids, out, "participant", "-w", work, "--participant-label", "01", "--overwrite")
+    assert "up to date" not in redo.stderr
+    assert dseg.stat().st_mtime_ns > before
+
+
+def _bad_dataset(root: Path, good_t1w: Path) -> dict[str, str]:
+    """A BIDS dataset with one good T1w and one broken T1w per problem; returns subject -> expected message."""
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "bad", "BIDSVersion": "1.9.0"}))
+    good = nb.load(good_t1w)
+    data = np.asanyarray(good.dataobj).astype(np.float32)
+
+    def save(subject, array, affine=good.affine):
+        path = root / f"sub-{subject}/anat/sub-{subject}_T1w.nii.gz"
+        path.parent.mkdir(parents=True)
+        nb.Nifti1Image(array, affine).to_filename(path)
+        return path
+
+    shutil.copytree(good_t1w.parent.parent, root / "sub-01")
+    save("fourd", np.stack([data, data], axis=-1))
+    save("zeros", np.zeros_like(data))
+    save("nan", np.where(data > data.mean(), np.nan, data))
+    save("voxel", data, np.diag([1.0, 1.0, 60.0, 1.0]))
+    truncated = save("trunc", data)
+    truncated.write_bytes(truncated.read_bytes()[:20_000])
+    return {"fourd": "4D image", "zeros": "same value", "nan": "NaN", "voxel": "implausible voxel size",
+            "trunc": "unreadable image"}
+
+
+@pytest.mark.slow
+def test_bad_images_fail_alone_with_one_line_each(sample_bids, tmp_path):
+    bids = tmp_path / "bids"
+    expected = _bad_dataset(bids, sample_bids / "sub-01/anat/sub-01_T1w.nii.gz")
+    out = tmp_path / "out"
+    result = run_subseg(bids, out, "participant", "-w", tmp_path / "work", "--nprocs", 2, check=False)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    for subject, problem in expected.items():
+        matching = [line for line in errors if f"sub-{subject}_T1w.nii.gz" in line]
+        assert len(matching) == 1, result.stderr
+        assert problem in matching[0]
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"subseg: error: {len(expected)} image(s) could not be segmented; see the messages above")
+    assert (out / "sub-01/anat/sub-01_desc-meshnet_dseg.nii.gz").is_file()
+    assert not list(out.glob("sub-fourd/anat/*dseg*"))
+
+
+def test_unwritable_output_folder_is_a_clear_error(sample_bids, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run_subseg(sample_bids, blocker / "out", "participant", "-w", tmp_path / "work", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"subseg: error: {blocker / 'out'}: cannot write there (Not a directory)"
+
+
+def test_unknown_participant_is_a_clear_error(sample_bids, tmp_path):
+    result = run_subseg(sample_bids, tmp_path / "out", "participant", "--participant-label", "42",
+                        "-w", tmp_path / "work", check=False)
+    assert result.returncode == 1
+    assert "no participant sub-42" in result.stderr.strip().splitlines()[-1]
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_version_matches_the_package():
+    from importlib.metadata import version
+
+    assert run_subseg("--version").stdout.strip() == f"subseg {version('subseg')}"
