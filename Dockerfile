@@ -12,9 +12,11 @@
 #                     TORCH_SPEC=torch==2.13.0+cpu with the CPU wheel in wheels/ for a CPU-only image.
 #   TORCH_INDEX_URL   a PyTorch wheel index for torch alone (e.g. https://download.pytorch.org/whl/cu126 to
 #                     match an older driver); empty: PyPI.
-#   SYNTHSEG_WEIGHTS  official: fetch SynthSeg's published weights from their official location and check
-#                     their SHA-256 (subseg models fetch synthseg); skip: build without them (the synthseg
-#                     engine then needs 'subseg models import'); or a URL, checked against SYNTHSEG_SHA256.
+#   SYNTHSEG_WEIGHTS  fetch (default): 'subseg models fetch synthseg' downloads SYNTHSEG_FILE (default
+#                     synthseg_2.0.h5) from its official location, or from SYNTHSEG_URL (a mirror), and checks
+#                     its published sha256; context: import the .h5 files put in weights/ of the build context
+#                     (checked the same way); skip: no SynthSeg weights (the synthseg engine then needs
+#                     'subseg models import' at run time, into a writable SUBSEG_HOME).
 #   VERSION           must equal the version in pyproject.toml (the build fails otherwise): it names the image
 #                     in the OCI labels and in the derivatives' GeneratedBy.Container.
 #   IMAGE_NAME, VCS_REF, BUILD_DATE   recorded in labels and provenance.
@@ -104,26 +106,27 @@ ENV TEMPLATEFLOW_HOME=/opt/templateflow \
     NIPYPE_NO_ET=1
 RUN python -c "from bids_app.utils.templates import build_templateflow_home as b; b('$TEMPLATEFLOW_HOME')"
 
-# SynthSeg weights, checksum-checked, into $SUBSEG_HOME (where subseg looks by default).
-ARG SYNTHSEG_WEIGHTS=official
-ARG SYNTHSEG_SHA256=""
-RUN mkdir -p "$SUBSEG_HOME" && case "$SYNTHSEG_WEIGHTS" in \
+# SynthSeg weights into $SUBSEG_HOME/models/synthseg (where subseg looks by default), checked against the
+# published size and sha256 by 'subseg models' itself.
+ARG SYNTHSEG_WEIGHTS=fetch
+ARG SYNTHSEG_FILE=synthseg_2.0.h5
+ARG SYNTHSEG_URL=""
+COPY pyproject.toml weight[s] /tmp/weights/
+RUN case "$SYNTHSEG_WEIGHTS" in \
       skip) echo "SynthSeg weights not included (SYNTHSEG_WEIGHTS=skip)";; \
-      official) \
-        subseg models fetch synthseg \
-        || { echo "could not fetch SynthSeg's weights with 'subseg models fetch synthseg': build with" \
-                  "--build-arg SYNTHSEG_WEIGHTS=skip, or SYNTHSEG_WEIGHTS=<url> SYNTHSEG_SHA256=<sha256>" >&2; exit 1; };; \
-      *) \
-        [ -n "$SYNTHSEG_SHA256" ] || { echo "SYNTHSEG_WEIGHTS=<url> needs SYNTHSEG_SHA256" >&2; exit 1; }; \
-        name="$(basename "${SYNTHSEG_WEIGHTS%%\?*}")" \
-        && python -c "import os, shutil, ssl, sys, urllib.request, certifi; \
-ctx = ssl.create_default_context(cafile=os.environ.get('PIP_CERT') or certifi.where()); \
-shutil.copyfileobj(urllib.request.urlopen(sys.argv[1], context=ctx, timeout=600), open(sys.argv[2], 'wb'))" \
-            "$SYNTHSEG_WEIGHTS" "/tmp/$name" \
-        && echo "$SYNTHSEG_SHA256  /tmp/$name" | sha256sum -c - \
-        && if subseg models import synthseg "/tmp/$name" 2>/dev/null; then rm -f "/tmp/$name"; \
-           else mkdir -p "$SUBSEG_HOME/models/synthseg" && mv "/tmp/$name" "$SUBSEG_HOME/models/synthseg/"; fi;; \
-    esac
+      fetch) \
+        subseg models fetch synthseg --file "$SYNTHSEG_FILE" ${SYNTHSEG_URL:+--url "$SYNTHSEG_URL"} \
+        || { echo "SynthSeg weights: no download (above). Build with --build-arg SYNTHSEG_URL=<a mirror of" \
+                  "$SYNTHSEG_FILE>, or put the .h5 files in weights/ of the build context and build with" \
+                  "SYNTHSEG_WEIGHTS=context, or SYNTHSEG_WEIGHTS=skip" >&2; exit 1; };; \
+      context) \
+        set -- /tmp/weights/*.h5 \
+        && [ -f "$1" ] || { echo "SYNTHSEG_WEIGHTS=context: no .h5 file in weights/ of the build context" >&2; exit 1; }; \
+        for file in "$@"; do subseg models import "$file" || exit 1; done;; \
+      *) echo "SYNTHSEG_WEIGHTS must be fetch, context or skip, not '$SYNTHSEG_WEIGHTS'" >&2; exit 1;; \
+    esac \
+    && rm -rf /tmp/weights \
+    && mkdir -p "$SUBSEG_HOME"
 
 # No installer in the runtime image.
 RUN python -m pip uninstall -y -q pip
@@ -161,11 +164,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     SUBSEG_CONTAINER_TYPE=docker \
     SUBSEG_CONTAINER_IMAGE=${IMAGE_NAME}:${VERSION}
 
-# Matplotlib's font cache built once here; then every folder readable by all and the home writable by all.
+# Matplotlib's font cache built once here, the home writable by all. (/opt is a+rX from the build's umask: a
+# chmod -R there would copy the whole virtualenv into one more layer.)
 RUN mkdir -p "$XDG_CACHE_HOME" "$MPLCONFIGDIR" "$NIPYPE_CONFIG_DIR" "$TORCH_HOME" \
     && python -c "import matplotlib.font_manager" \
     && chmod -R a+rwX /home/subseg \
-    && chmod -R a+rX /opt/venv /opt/templateflow /opt/subseg \
     && subseg --version
 
 USER subseg

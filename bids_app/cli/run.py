@@ -19,9 +19,13 @@ def _setup_logging(level: int) -> None:
     LOGGER.addHandler(handler)
     LOGGER.setLevel(level)
     LOGGER.propagate = False
-    logging.basicConfig(level=logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
-    for name in ("nipype.workflow", "nipype.interface", "nipype.utils"):
-        logging.getLogger(name).setLevel(logging.INFO if level <= logging.DEBUG else logging.CRITICAL)
+    from nipype import config as nipype_config
+    from nipype import logging as nipype_logging
+
+    nipype_level = "INFO" if level <= logging.DEBUG else "CRITICAL"
+    for name in ("workflow_level", "interface_level", "utils_level"):
+        nipype_config.set("logging", name, nipype_level)
+    nipype_logging.update_logging(nipype_config)
 
 
 def _fail(message: str, status: int = 1):

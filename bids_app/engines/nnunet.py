@@ -8,7 +8,9 @@ handed to ``nnUNetPredictor`` directly (no trainer lookup by name, which would i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 from dataclasses import dataclass
@@ -206,11 +208,12 @@ class NNUNetEngine:
             if mirror_axes and lr_axis in mirror_axes and homologous_pairs(self.model.freesurfer_labels):
                 LOGGER.warning("nnU-Net model %s mirrors along the left-right axis at test time: Left and Right "
                                "labels may be mixed (MIC-DKFZ/nnUNet#869)", self.model.path)
-        predictor = predictor_class(
-            tile_step_size=0.5, use_gaussian=True, use_mirroring=True,
-            perform_everything_on_device=self.device.type == "cuda", device=self.device, verbose=False,
-            allow_tqdm=False,
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # nnU-Net prints a notice for CPU devices
+            predictor = predictor_class(
+                tile_step_size=0.5, use_gaussian=True, use_mirroring=True,
+                perform_everything_on_device=self.device.type == "cuda", device=self.device, verbose=False,
+                allow_tqdm=False,
+            )
         predictor.manual_initialization(network.to(self.device), plans_manager, configuration_manager, parameters,
                                         self.model.dataset_json, self.trainer,
                                         tuple(mirror_axes) if mirror_axes is not None else None)
@@ -219,10 +222,15 @@ class NNUNetEngine:
         return predictor
 
     def predict(self, image: nb.Nifti1Image) -> Segmentation:
-        """Segment ``image``; labels (FreeSurfer numbers) come back on its exact grid and affine."""
+        """Segment ``image``; labels (FreeSurfer numbers) come back on its exact grid and affine.
+
+        Any voxel order works: the image is reoriented (exactly, no resampling) to :data:`CONFORM`'s RAS, the
+        orientation subseg's training data are written in, and the labels are reoriented back.
+        """
         ras = conform(image, CONFORM["orientation"])
         array, properties = nnunet_input(ras)
-        segmentation, posteriors = self._predictor.predict_single_npy_array(array, properties, None, None, True)
+        result = self._predictor.predict_single_npy_array(array, properties, None, None, self.probabilities)
+        segmentation, posteriors = result if self.probabilities else (result, None)
         lookup = np.asarray(self.model.freesurfer_labels, dtype=np.int16)
         labels = _on_grid_of(lookup[np.asarray(segmentation).transpose(2, 1, 0)], ras, image, np.int16)
         probabilities = {}

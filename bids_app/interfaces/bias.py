@@ -51,8 +51,8 @@ def correct_bias(
     corrected = from_sitk(sitk.Cast(itk / field, sitk.sitkFloat32), image, dtype=np.float32)
     LOGGER.info("N4 converged to %.2e after %d iterations", n4.GetCurrentConvergenceMeasurement(), n4.GetElapsedIterations())
     provenance = {
-        "BiasCorrection": {
-            "Method": "N4BiasFieldCorrection",
+        "BiasCorrection": "N4",
+        "BiasCorrectionParameters": {
             "Software": f"SimpleITK {sitk.Version.VersionString()}",
             "ShrinkFactor": int(shrink_factor),
             "Iterations": [int(n) for n in iterations],

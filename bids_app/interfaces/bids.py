@@ -55,12 +55,10 @@ class DerivativesDataSink(SimpleInterface):
                 entities[name] = getattr(self.inputs, name)
         target = derivative_path(self.inputs.base_directory, self.inputs.source_file, datatype=self.inputs.datatype,
                                  suffix=self.inputs.suffix, extension=extension, **entities)
-        metadata = {}
+        metadata = dict(self.inputs.metadata) if isdefined(self.inputs.metadata) else {}
         if isdefined(self.inputs.metadata_files):
             for path in self.inputs.metadata_files:
                 metadata.update(json.loads(Path(path).read_text()))
-        if isdefined(self.inputs.metadata):
-            metadata.update(self.inputs.metadata)
         atomic_copy(self.inputs.in_file, target)
         self._results["out_file"] = str(target)
         if metadata:

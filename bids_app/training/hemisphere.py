@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from batchgeneratorsv2.transforms.spatial.mirroring import MirrorTransform
 from batchgeneratorsv2.transforms.utils.compose import ComposeTransforms
-from batchgeneratorsv2.transforms.utils.remove_label import RemoveLabelTansform
 from batchgeneratorsv2.transforms.utils.deep_supervision_downsampling import DownsampleSegForDSTransform
+from batchgeneratorsv2.transforms.utils.remove_label import RemoveLabelTansform
 
 from ..engines.nnunet import left_right_axis
 from ..labels import label_index

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from batchgeneratorsv2.transforms.spatial.mirroring import MirrorTransform
+from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
 
 from bids_app.engines.nnunet import hemisphere_aware_predictor, left_right_axis, nnunet_input
 from bids_app.training.dataset import label_table, remap_labels
@@ -99,10 +100,9 @@ def test_test_time_mirroring_swaps_homologous_channels():
     axis = left_right_axis([0, 1, 2])
     permutation = homolog_permutation([0, 10, 49])
     network = _SideLabeller(axis)
-    plain_class = hemisphere_aware_predictor.__globals__  # noqa: F841 (module of the engine, for clarity)
     predictions = {}
     for name, predictor_class in (("aware", hemisphere_aware_predictor(permutation, axis)),
-                                  ("plain", hemisphere_aware_predictor(np.arange(3), axis))):
+                                  ("plain", nnUNetPredictor)):
         predictor = predictor_class(device=torch.device("cpu"), perform_everything_on_device=False)
         predictor.network, predictor.allowed_mirroring_axes = network, (axis,)
         predictions[name] = predictor._internal_maybe_mirror_and_predict(x)

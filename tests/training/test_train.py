@@ -24,3 +24,30 @@ def test_trained_model_folder_layout(tiny_nnunet_model, tiny_nnunet_labels):
     assert checkpoint["trainer_name"] == "nnUNetTrainerSubsegCPU"
     assert checkpoint["current_epoch"] == 20
     assert checkpoint["inference_allowed_mirroring_axes"] is None
+
+
+@pytest.mark.slow
+def test_hemisphere_aware_training_runs_and_the_engine_mirrors_with_swaps(sample_bids, tmp_path):
+    """A short hemisphere-aware run on a crop of sub-01; the engine loads it with swapped test-time mirroring."""
+    import nibabel as nb
+    import numpy as np
+
+    from bids_app.engines.nnunet import NNUNetEngine
+    from bids_app.training.dataset import TrainingCase
+    from bids_app.training.train import TrainingSettings, train
+
+    image = nb.load(sample_bids / "sub-01" / "anat" / "sub-01_T1w.nii.gz")
+    labels = nb.load(sample_bids / "derivatives/reference/sub-01/anat/sub-01_desc-aseg_dseg.nii.gz")
+    crop = tuple(slice(n // 2 - 40, n // 2 + 40) for n in image.shape)
+    image, labels = image.slicer[crop], labels.slicer[crop]
+    settings = TrainingSettings(epochs=2, iterations_per_epoch=3, hemisphere_aware=True)
+    model_dir = train([TrainingCase("crop", image, labels)], tmp_path / "work", (10, 49, 11, 50), settings,
+                      nthreads=1)
+
+    engine = NNUNetEngine(model_dir, device="cpu", omp_nthreads=1)
+    assert engine.provenance["HemisphereAwareMirroring"] is True
+    assert engine.provenance["Trainer"] == "nnUNetTrainerSubsegHemisphere"
+    assert engine.provenance["TestTimeMirroringAxes"] == [2]
+    result = engine.predict(image).labels
+    assert result.shape == image.shape
+    assert set(np.unique(np.asanyarray(result.dataobj)).tolist()) <= {0, 10, 49, 11, 50}

@@ -14,6 +14,8 @@ from scipy import ndimage
 #: niivue's conform (FastSurfer's ``getscale``): intensities above this fraction of non-zero voxels clip.
 UPPER_FRACTION = 0.999
 _HISTOGRAM_BINS = 1000
+#: Interpolation noise tolerated before truncating (a uint8 value resampled onto its own grid as 99.99999).
+_TRUNCATION_SLACK = 1e-3
 
 
 def uint8_intensities(data: np.ndarray) -> np.ndarray:
@@ -21,14 +23,14 @@ def uint8_intensities(data: np.ndarray) -> np.ndarray:
 
     Data already in 0..255 keep their values (niivue leaves uint8 images unscaled); other data are rescaled
     as niivue's ``conform`` does (FastSurfer's robust 0 to 99.9 % range). Values are then truncated to
-    integers, like brainchop's ``Uint8Array``.
+    integers, like brainchop's ``Uint8Array``, allowing for float noise just below an integer.
     """
     data = np.asarray(data, dtype=np.float64)
     low, high = float(data.min()), float(data.max())
     if low < 0 or high > 255 or high <= 1:
         low, scale = _robust_scale(data, low, high)
         data = np.clip((data - low) * scale, 0, 255)
-    return np.floor(data).astype(np.float32)
+    return np.floor(data + _TRUNCATION_SLACK).astype(np.float32)
 
 
 def _robust_scale(data: np.ndarray, low: float, high: float) -> tuple[float, float]:

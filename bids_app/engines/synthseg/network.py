@@ -98,12 +98,12 @@ class UNet(nn.Module):
 
 
 def gaussian_kernel(sigma: float) -> torch.Tensor:
-    """lab2im's non-separable Gaussian kernel: width ``ceil(2.5 sigma) // 2 * 2 + 1``, summing to 1."""
+    """lab2im's non-separable Gaussian kernel: width ``ceil(2.5 sigma) // 2 * 2 + 1``, summing to 1 (float64)."""
     width = int(math.ceil(2.5 * sigma) / 2) * 2 + 1
     grid = torch.arange(width, dtype=torch.float64) - (width - 1) / 2
     g = torch.exp(-grid**2 / (2 * sigma**2))
     kernel = g[:, None, None] * g[None, :, None] * g[None, None, :]
-    return (kernel / kernel.sum()).float()
+    return kernel / kernel.sum()
 
 
 def blur(posteriors: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

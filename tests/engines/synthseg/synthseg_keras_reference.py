@@ -130,3 +130,29 @@ def predict_standard(unet, image, flip_indices, lr_axis):
     mirrored = gaussian_blur(unet(tf.reverse(x, [1 + lr_axis]), training=False))
     mirrored = tf.gather(tf.reverse(mirrored, [1 + lr_axis]), flip_indices, axis=-1)
     return (0.5 * (posteriors + mirrored)).numpy()
+
+
+def save_torch_in_published_layout(layers, path, seed=0):
+    """Give ``layers`` (Keras name -> torch Conv3d/BatchNorm3d) seeded random weights and write them in the
+    published layout, without TensorFlow (for tests of the pipeline rather than of the port)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    with h5py.File(path, "w") as handle:
+        handle.attrs["layer_names"] = [name.encode() for name in layers]
+        for name, module in layers.items():
+            if isinstance(module, torch.nn.Conv3d):
+                fan_in = module.weight[0].numel()
+                weight = torch.randn(module.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5
+                values = {"kernel": weight.permute(2, 3, 4, 1, 0).numpy(),
+                          "bias": 0.05 * torch.randn(module.bias.shape, generator=generator).numpy()}
+            else:
+                n = module.num_features
+                values = {"gamma": 0.5 + torch.rand(n, generator=generator).numpy(),
+                          "beta": 0.1 * torch.randn(n, generator=generator).numpy(),
+                          "moving_mean": 0.1 * torch.randn(n, generator=generator).numpy(),
+                          "moving_variance": 0.5 + torch.rand(n, generator=generator).numpy()}
+            group = handle.create_group(name)
+            group.attrs["weight_names"] = [f"{name}/{key}:0".encode() for key in values]
+            for key, value in values.items():
+                group.create_dataset(f"{name}/{key}:0", data=np.asarray(value, dtype=np.float32))

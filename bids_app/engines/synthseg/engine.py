@@ -1,0 +1,139 @@
+"""``SynthSegEngine``: SynthSeg's inference in PyTorch on the published Keras weights."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import nibabel as nb
+import numpy as np
+import torch
+
+from bids_app.engines.base import Segmentation
+from bids_app.engines.synthseg import pipeline
+from bids_app.engines.synthseg.convert import WeightsMismatchError, load_keras_weights, read_keras_h5
+from bids_app.engines.synthseg.labels import (
+    CORTEX,
+    PARCELLATION_LABELS,
+    SEGMENTATION_LABELS,
+    topology_classes,
+)
+from bids_app.engines.synthseg.network import SynthSegNetwork
+from bids_app.engines.synthseg.weights import resolve, sha256sum
+from bids_app.utils.conform import resample_like
+from bids_app.utils.device import select_device
+
+LOGGER = logging.getLogger("subseg")
+
+#: The engine reorients and resamples internally (as SynthSeg does): hand it the T1w as it is.
+CONFORM = None
+
+
+def weights_version(path: str | Path, robust: bool = False) -> str:
+    """SynthSeg version of a segmentation weights file, from the number of labels it outputs."""
+    layer = "unet2_likelihood" if robust else "unet_likelihood"
+    stored = read_keras_h5(path).get(layer, {})
+    if "kernel" not in stored:
+        raise WeightsMismatchError(f"{path}: no layer {layer}: not a SynthSeg{' robust' if robust else ''} file")
+    n_labels = stored["kernel"].shape[-1]
+    for version, labels in SEGMENTATION_LABELS.items():
+        if len(labels) == n_labels:
+            return version
+    raise WeightsMismatchError(f"{path}: {layer} outputs {n_labels} labels, SynthSeg 1.0/2.0 output 32/33")
+
+
+def load_network(weights: str | Path, robust: bool = False, parc_weights: str | Path | None = None,
+                 flip: bool = True) -> SynthSegNetwork:
+    """Build the network that matches ``weights`` and load them (and the parcellation weights, if given)."""
+    network = SynthSegNetwork(weights_version(weights, robust), robust=robust, parc=parc_weights is not None,
+                              flip=flip)
+    load_keras_weights(network.segmentation_layers(), weights)
+    if parc_weights is not None:
+        load_keras_weights(network.parcellation.keras_layers(), parc_weights)
+    return network.eval()
+
+
+class SynthSegEngine:
+    """Construct once (loads the weights), then ``predict`` images: FreeSurfer labels on the input's grid.
+
+    ``weights`` is a file or a file name in the cache (``synthseg_2.0.h5``); ``robust`` expects the robust
+    file; ``parc`` looks for ``synthseg_parc_2.0.h5`` beside it or in the cache; ``fast`` skips the
+    left-right flip and the per-structure connected components, as SynthSeg's ``--fast``.
+    """
+
+    CONFORM = CONFORM
+
+    def __init__(self, weights: str | os.PathLike, device: str = "auto", omp_nthreads: int | None = None,
+                 robust: bool = False, parc: bool = False, fast: bool = False, probabilities: bool = False,
+                 crop=None):
+        self.weights = resolve(weights)
+        self.parc_weights = None
+        if parc:
+            beside = self.weights.parent / "synthseg_parc_2.0.h5"
+            self.parc_weights = resolve(beside if beside.is_file() else "synthseg_parc_2.0.h5")
+        self.robust, self.parc, self.probabilities, self.crop = robust, parc, probabilities, crop
+        self.fast = fast or robust  # SynthSeg's robust mode always runs with --fast
+        self.device = select_device(device, omp_nthreads)
+        self.network = load_network(self.weights, robust, self.parc_weights, flip=not self.fast).to(self.device)
+        self.labels = np.asarray(self.network.labels)
+        self.version = weights_version(self.weights, robust)
+        self.sha256 = sha256sum(self.weights)
+
+    def provenance(self) -> dict:
+        """What goes into the sidecar JSON."""
+        name = f"SynthSeg{'-robust' if self.robust else ''} {self.version}"
+        provenance = {
+            "Engine": "synthseg",
+            "Model": self.weights.name,
+            "ModelSHA256": self.sha256,
+            "Version": f"{name} (PyTorch port of the published Keras weights)",
+            "Device": str(self.device),
+            "Options": {"robust": self.robust, "parc": self.parc, "fast": self.fast, "crop": self.crop},
+        }
+        if self.parc_weights is not None:
+            provenance["ParcellationModel"] = self.parc_weights.name
+            provenance["ParcellationModelSHA256"] = sha256sum(self.parc_weights)
+        return provenance
+
+    def predict(self, image: nb.Nifti1Image | str | os.PathLike) -> Segmentation:
+        """Segment a T1w image; labels (and posteriors when asked for) on its own grid."""
+        if not isinstance(image, nb.spatialimages.SpatialImage):
+            image = nb.load(image)
+        if not isinstance(image, nb.Nifti1Image):  # e.g. FreeSurfer's .mgz
+            image = nb.Nifti1Image(np.asanyarray(image.dataobj), image.affine)
+        grid = pipeline.network_grid(image)
+        padded, inside, source = pipeline.fit_shape(pipeline.rescale(grid.get_fdata(dtype=np.float32)), self.crop)
+        lr_axis = pipeline.left_right_axis(grid.affine)
+        tensor = torch.from_numpy(padded)[None, None].to(self.device)
+        with torch.inference_mode():
+            posteriors, parcellation = self.network(tensor, lr_axis)
+        posteriors = posteriors[0].float().cpu().numpy()
+        topology = None if self.fast else topology_classes(self.labels)
+        window = (slice(None),) + inside
+        if topology is not None:  # SynthSeg cleans before removing the padding in this mode
+            posteriors = pipeline.clean_posteriors(posteriors, topology)[window]
+        else:
+            posteriors = pipeline.clean_posteriors(np.ascontiguousarray(posteriors[window]), None)
+        labels = self.labels[posteriors.argmax(0)]
+        if parcellation is not None:
+            parcellation = parcellation[0].float().cpu().numpy()[window]
+            labels = pipeline.parcellate(labels, parcellation, PARCELLATION_LABELS, CORTEX)
+        full = np.zeros(grid.shape, dtype=np.int32)
+        full[source] = labels
+        segmentation = Segmentation(
+            labels=self._to_input(full, grid, image, order=0), provenance=self.provenance())
+        if self.probabilities:
+            for channel, label in enumerate(self.labels):
+                outside = 1.0 if label == 0 else 0.0  # SynthSeg: background around a cropped patch
+                posterior = np.full(grid.shape, outside, dtype=np.float32)
+                posterior[source] = posteriors[channel]
+                segmentation.probabilities[int(label)] = self._to_input(posterior, grid, image, order=1)
+        return segmentation
+
+    @staticmethod
+    def _to_input(data, grid, image, order):
+        """Resample network-grid ``data`` onto the input image's grid (exact when only the orientation differs)."""
+        result = resample_like(nb.Nifti1Image(data, grid.affine), image, order=order)
+        result.header.set_xyzt_units("mm")
+        return result

@@ -1,0 +1,66 @@
+"""SynthSegEngine on a real T1w: labels on the input grid, orientation handling, weights errors."""
+
+from __future__ import annotations
+
+import nibabel as nb
+import numpy as np
+import pytest
+
+from bids_app.engines.synthseg import CONFORM, SynthSegEngine, WeightsNotFoundError
+from bids_app.engines.synthseg.labels import SEGMENTATION_LABELS
+from bids_app.utils.conform import conform
+
+
+@pytest.fixture(scope="module")
+def engine(random_weights):
+    return SynthSegEngine(random_weights, device="cpu", omp_nthreads=2, crop=64)
+
+
+def test_engine_resamples_internally():
+    assert CONFORM is None and SynthSegEngine.CONFORM is None
+
+
+def test_labels_on_input_grid_with_provenance(engine, t1w_64, random_weights):
+    result = engine.predict(t1w_64)
+    assert result.labels.shape == t1w_64.shape
+    assert np.allclose(result.labels.affine, t1w_64.affine)
+    found = set(np.unique(np.asarray(result.labels.dataobj)).tolist())
+    assert found <= set(SEGMENTATION_LABELS["2.0"]) and len(found) > 3
+    provenance = result.provenance
+    assert provenance["Engine"] == "synthseg" and provenance["Model"] == "synthseg_2.0.h5"
+    assert len(provenance["ModelSHA256"]) == 64 and provenance["Device"] == "cpu"
+    assert provenance["Options"] == {"robust": False, "parc": False, "fast": False, "crop": 64}
+    assert "2.0" in provenance["Version"]
+
+
+def test_storage_orientation_does_not_change_labels(engine, t1w_64):
+    """The same head stored LIA and PSR (axes permuted and flipped) gives the same labels in world space."""
+    as_lia = engine.predict(t1w_64).labels
+    as_psr = engine.predict(conform(t1w_64, "PSR")).labels
+    assert nb.aff2axcodes(as_psr.affine) == ("P", "S", "R")
+    assert np.array_equal(np.asarray(as_psr.dataobj), np.asarray(conform(as_lia, "PSR").dataobj))
+
+
+def test_anisotropic_input_comes_back_on_its_grid(engine, t1w_64):
+    data = np.asarray(t1w_64.dataobj)[:, ::2, :]
+    affine = t1w_64.affine.copy()
+    affine[:3, 1] *= 2
+    thick = nb.Nifti1Image(data, affine)
+    result = engine.predict(thick)
+    assert result.labels.shape == thick.shape and np.allclose(result.labels.affine, affine)
+    assert np.count_nonzero(np.asarray(result.labels.dataobj)) > 0
+
+
+def test_posteriors_sum_to_one(random_weights, t1w_64):
+    fast = SynthSegEngine(random_weights, device="cpu", fast=True, probabilities=True, crop=64)
+    result = fast.predict(t1w_64)
+    assert sorted(result.probabilities) == sorted(SEGMENTATION_LABELS["2.0"])
+    total = sum(np.asarray(image.dataobj) for image in result.probabilities.values())
+    assert np.allclose(total, 1, atol=1e-5)
+    assert result.provenance["Options"]["fast"] is True
+
+
+def test_missing_weights_say_how_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUBSEG_HOME", str(tmp_path))
+    with pytest.raises(WeightsNotFoundError, match="subseg models fetch synthseg"):
+        SynthSegEngine("synthseg_2.0.h5")
