@@ -65,14 +65,33 @@ class Segmentation:
     checkpoint: str = "checkpoint_final.pth"
     """nnU-Net checkpoint file name."""
     parc: bool = False
-    """Keep cortical parcels (meshnet)."""
+    """Keep cortical parcels (meshnet, synthseg)."""
+    synthseg_model: str = "synthseg_2.0.h5"
+    """SynthSeg weights: a name in the model cache or a path."""
+    robust: bool = False
+    """SynthSeg's robust network."""
+    fast: bool = False
+    """SynthSeg's fast mode."""
+    write_probseg: bool = False
+    """Also write posterior maps."""
+    bias_correction: bool = False
+    """N4 before segmenting."""
+    align_to: str | None = None
+    """TemplateFlow template to segment in."""
+    brain_mask: str | None = None
+    """template: mask the aligned T1w with the template's brain mask."""
     device: str = "auto"
     """auto, cpu or cuda."""
 
     def settings(self) -> dict:
         """What decides the outputs (not where they are computed): compared on reruns."""
-        keys = ("engine", "model", "folds", "checkpoint", "parc")
+        keys = ("engine", "model", "folds", "checkpoint", "parc", "synthseg_model", "robust", "fast",
+                "write_probseg", "bias_correction", "align_to", "brain_mask")
         return {key: _plain(getattr(self, key)) for key in keys}
+
+    def preprocessing(self) -> dict:
+        """Keyword arguments of the preprocessing workflow."""
+        return {"bias_correction": self.bias_correction, "template": self.align_to, "brain_mask": self.brain_mask}
 
 
 @dataclass

@@ -94,19 +94,30 @@ def check_writable(folder: Path) -> None:
 
 
 def engine_options(config: Config) -> dict:
-    """Inputs of the engine's nipype interface, from the settings."""
+    """Inputs of the engine's nipype interface, checked before any image is processed."""
     segmentation = config.segmentation
     if segmentation.engine == "nnunet":
         from .engines.nnunet import validate_model_folder
+        from .utils.harmonization import compare_preprocessing, preprocessing_settings
 
         validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint)
+        recorded = segmentation.model / "preprocessing.json"
+        warning = compare_preprocessing(
+            json.loads(recorded.read_text()) if recorded.is_file() else None,
+            preprocessing_settings(bias_correction=segmentation.bias_correction, template=segmentation.align_to,
+                                   brain_mask=segmentation.brain_mask))
+        if warning:
+            LOGGER.warning(warning)
         options = {"model_dir": str(segmentation.model), "checkpoint": segmentation.checkpoint}
         if segmentation.folds:
             options["folds"] = list(segmentation.folds)
         return options
-    if segmentation.engine == "meshnet":
-        return {"parc": segmentation.parc}
-    raise ValueError(f"engine {segmentation.engine} is not available in this version of subseg")
+    if segmentation.engine == "synthseg":
+        from .engines.synthseg.weights import resolve
+
+        return {"weights": str(resolve(segmentation.synthseg_model)), "robust": segmentation.robust,
+                "parc": segmentation.parc, "fast": segmentation.fast}
+    return {"parc": segmentation.parc}
 
 
 def update_dseg_tsv(output_dir: Path, labels) -> Path:
@@ -161,7 +172,8 @@ def run_participant(config: Config) -> int:
     workflow = init_subseg_wf(
         t1w_files=todo, metadata=metadata, output_dir=execution.output_dir, work_dir=execution.work_dir,
         engine=segmentation.engine, engine_options=options, desc=segmentation.desc, device=segmentation.device,
-        omp_nthreads=config.nipype.omp_nthreads, name=f"subseg_{segmentation.desc}_wf",
+        omp_nthreads=config.nipype.omp_nthreads, preprocessing=segmentation.preprocessing(),
+        write_probseg=segmentation.write_probseg, name=f"subseg_{segmentation.desc}_wf",
     )
     workflow.config["execution"]["crashdump_dir"] = str(crash_dir)
     plugin_args = dict(config.nipype.plugin_args)

@@ -105,9 +105,25 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--checkpoint", default="checkpoint_final.pth", help="nnU-Net checkpoint file name")
     seg.add_argument("--parc", action="store_true",
                      help="meshnet: keep the cortical parcels (Desikan-Killiany) instead of one cortex label")
+    seg.add_argument("--synthseg-model", default="synthseg_2.0.h5", metavar="NAME|PATH",
+                     help="synthseg: weights file name in the model cache ('subseg models list') or a path to one")
+    seg.add_argument("--robust", action="store_true", help="synthseg: the robust network (low-quality scans)")
+    seg.add_argument("--fast", action="store_true", help="synthseg: skip some post-processing for speed")
+    seg.add_argument("--write-probseg", action="store_true",
+                     help="also write posterior maps as _label-<name>_probseg.nii.gz (meshnet, synthseg, nnunet)")
     seg.add_argument("--desc", action="append", type=_desc, metavar="DESC",
                      help="participant: the desc label of this run's outputs (default: the engine's name); "
                      "group: the descs to evaluate, repeatable (default: every desc found)")
+
+    harmonise = parser.add_argument_group("Preprocessing (participant, train)")
+    harmonise.add_argument("--bias-correction", action="store_true",
+                           help="correct intensity non-uniformity with N4 (SimpleITK) before segmenting")
+    harmonise.add_argument("--align-to", metavar="TEMPLATE",
+                           help="align the T1w affinely to this TemplateFlow template (1 mm, e.g. "
+                           "MNI152NLin2009cAsym) and segment there; labels come back on the T1w's grid. The "
+                           "template must already be in $TEMPLATEFLOW_HOME: nothing is downloaded")
+    harmonise.add_argument("--brain-mask", choices=("template",),
+                           help="template: mask the aligned T1w with the template's brain mask (needs --align-to)")
 
     group = parser.add_argument_group("Evaluation (group)")
     group.add_argument("--reference-dir", metavar="DIR",
@@ -164,6 +180,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.desc = args.desc[0] if args.desc else args.engine
         if args.model:
             args.model = _existing_dir(parser, args.model)
+    if args.brain_mask and not args.align_to:
+        parser.error("--brain-mask template needs --align-to TEMPLATE")
     if args.reference_dir is not None:
         args.reference_dir = _existing_dir(parser, args.reference_dir)
     if args.omp_nthreads is None:

@@ -32,6 +32,7 @@ class _SinkInputSpec(BaseInterfaceInputSpec):
     extra_entities = traits.Dict(desc="more entities, e.g. {'from': 'T1w', 'to': 'MNI152NLin2009cAsym'}")
     metadata = traits.Dict(desc="sidecar fields")
     metadata_files = traits.List(File(exists=True), desc="JSON files whose fields join the sidecar")
+    extra_metadata = traits.Dict(desc="fields computed during the run that join the sidecar last")
 
 
 class _SinkOutputSpec(TraitedSpec):
@@ -59,6 +60,8 @@ class DerivativesDataSink(SimpleInterface):
         if isdefined(self.inputs.metadata_files):
             for path in self.inputs.metadata_files:
                 metadata.update(json.loads(Path(path).read_text()))
+        if isdefined(self.inputs.extra_metadata):
+            metadata.update(self.inputs.extra_metadata)
         atomic_copy(self.inputs.in_file, target)
         self._results["out_file"] = str(target)
         if metadata:

@@ -40,29 +40,33 @@ class Conform(SimpleInterface):
 
 
 class _ResampleInputSpec(BaseInterfaceInputSpec):
-    in_file = File(exists=True, mandatory=True, desc="a label map on the engine's grid")
+    in_file = File(exists=True, mandatory=True, desc="a label map or posterior map on the engine's grid")
     reference = File(exists=True, mandatory=True, desc="the T1w whose grid the result takes")
+    interpolation = traits.Enum("nearest", "linear", usedefault=True,
+                                desc="nearest for label maps (int16 out), linear for posteriors (float32 out)")
 
 
 class _ResampleOutputSpec(TraitedSpec):
-    out_file = File(exists=True, desc="the label map on the exact grid and affine of reference")
+    out_file = File(exists=True, desc="the map on the exact grid and affine of reference")
 
 
-class ResampleLabelsToReference(SimpleInterface):
-    """Nearest-neighbour resampling of a label map onto the input T1w's own grid (exact for reorientations)."""
+class ResampleToReference(SimpleInterface):
+    """Resample a map onto the input T1w's own grid (exact for pure reorientations)."""
 
     input_spec = _ResampleInputSpec
     output_spec = _ResampleOutputSpec
 
     def _run_interface(self, runtime):
-        labels = nb.load(self.inputs.in_file)
+        nearest = self.inputs.interpolation == "nearest"
         reference = nb.load(self.inputs.reference)
-        result = resample_like(labels, reference, order=0)
-        data = np.asanyarray(result.dataobj).astype(np.int16)
-        out = nb.Nifti1Image(data, reference.affine, reference.header if isinstance(reference, nb.Nifti1Image) else None)
-        out.set_data_dtype(np.int16)
+        result = resample_like(nb.load(self.inputs.in_file), reference, order=0 if nearest else 1)
+        dtype = np.int16 if nearest else np.float32
+        header = reference.header.copy() if isinstance(reference, nb.Nifti1Image) else None
+        out = nb.Nifti1Image(np.asanyarray(result.dataobj).astype(dtype), reference.affine, header)
+        out.set_data_dtype(dtype)
         out.header.set_slope_inter(1, 0)
         out.header["cal_min"], out.header["cal_max"] = 0, 0
-        self._results["out_file"] = os.path.join(runtime.cwd, "dseg_native.nii.gz")
+        name = os.path.basename(self.inputs.in_file).split(".")[0]
+        self._results["out_file"] = os.path.join(runtime.cwd, f"{name}_native.nii.gz")
         out.to_filename(self._results["out_file"])
         return runtime

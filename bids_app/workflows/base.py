@@ -17,6 +17,7 @@ from .segmentation import engine_grid, init_segmentation_wf
 
 def init_subseg_wf(*, t1w_files: list[Path], metadata: dict[Path, dict], output_dir: Path, work_dir: Path,
                    engine: str, engine_options: dict, desc: str, device: str, omp_nthreads: int,
+                   preprocessing: dict | None = None, write_probseg: bool = False,
                    name: str = "subseg_wf") -> pe.Workflow:
     """One :func:`init_single_t1w_wf` branch per T1w, independent of each other.
 
@@ -37,14 +38,15 @@ def init_subseg_wf(*, t1w_files: list[Path], metadata: dict[Path, dict], output_
         Sidecar fields of each T1w's label map.
     output_dir, work_dir : Path
         Derivatives root and nipype's working folder.
-    engine, engine_options, desc, device, omp_nthreads
+    engine, engine_options, desc, device, omp_nthreads, preprocessing, write_probseg
         As for :func:`init_single_t1w_wf`.
     """
     workflow = pe.Workflow(name=name, base_dir=str(work_dir))
     for t1w in t1w_files:
         workflow.add_nodes([init_single_t1w_wf(
             t1w=t1w, metadata=metadata[t1w], output_dir=output_dir, engine=engine, engine_options=engine_options,
-            desc=desc, device=device, omp_nthreads=omp_nthreads, name=branch_name(t1w),
+            desc=desc, device=device, omp_nthreads=omp_nthreads, preprocessing=preprocessing,
+            write_probseg=write_probseg, name=branch_name(t1w),
         )])
     return workflow
 
@@ -56,8 +58,8 @@ def branch_name(t1w: Path) -> str:
 
 
 def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: str, engine_options: dict,
-                       desc: str, device: str = "auto", omp_nthreads: int = 1,
-                       name: str = "single_t1w_wf") -> pe.Workflow:
+                       desc: str, device: str = "auto", omp_nthreads: int = 1, preprocessing: dict | None = None,
+                       write_probseg: bool = False, name: str = "single_t1w_wf") -> pe.Workflow:
     """Validate, conform, segment, carry back, measure, picture and store one T1w.
 
     .. workflow::
@@ -85,22 +87,36 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
         auto, cpu or cuda.
     omp_nthreads : int
         Threads for the engine.
+    preprocessing : dict or None
+        Harmonisation before segmenting: ``bias_correction`` (bool), ``template`` (TemplateFlow name or None),
+        ``brain_mask`` (``"template"`` or None). The template's brain mask, when used, is the one stored as
+        ``desc-brain_mask`` (in place of the engine's own).
+    write_probseg : bool
+        Also store the engine's posterior maps.
     """
     workflow = pe.Workflow(name=name)
     inputnode = pe.Node(IdentityInterface(fields=["t1w"]), name="inputnode")
     inputnode.inputs.t1w = str(t1w)
-    preproc_wf = init_preproc_wf(**engine_grid(engine))
+    preprocessing = dict(preprocessing or {})
+    template = preprocessing.get("template")
+    template_mask = preprocessing.get("brain_mask") == "template"
+    preproc_wf = init_preproc_wf(**engine_grid(engine), **preprocessing, omp_nthreads=omp_nthreads)
     segmentation_wf = init_segmentation_wf(engine=engine, engine_options=engine_options, device=device,
-                                           omp_nthreads=omp_nthreads)
+                                           omp_nthreads=omp_nthreads, aligned=template is not None,
+                                           write_probseg=write_probseg)
     volumes = pe.Node(StructureVolumes(), name="volumes")
     plot = pe.Node(SegmentationPlot(), name="plot_dseg", mem_gb=1)
     report = pe.Node(SubjectReport(desc=desc, source_file=str(t1w)), name="report")
     outputs_wf = init_ds_dseg_wf(output_dir=str(output_dir), desc=desc, metadata=metadata,
-                                 with_brain_mask=engine == "meshnet")
+                                 with_brain_mask=engine == "meshnet" or template_mask, template=template,
+                                 write_probseg=write_probseg)
     workflow.connect([
         (inputnode, preproc_wf, [("t1w", "inputnode.t1w")]),
         (preproc_wf, segmentation_wf, [("outputnode.t1w_conformed", "inputnode.t1w_conformed"),
-                                       ("outputnode.t1w_valid", "inputnode.t1w_valid")]),
+                                       ("outputnode.t1w_valid", "inputnode.t1w_valid"),
+                                       ("outputnode.xfm", "inputnode.xfm")]),
+        (preproc_wf, outputs_wf, [("outputnode.xfm", "inputnode.xfm"),
+                                  ("outputnode.provenance", "inputnode.preprocessing")]),
         (segmentation_wf, volumes, [("outputnode.dseg", "in_file")]),
         (preproc_wf, plot, [("outputnode.t1w_valid", "t1w")]),
         (segmentation_wf, plot, [("outputnode.dseg", "dseg")]),
@@ -110,7 +126,10 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
         (inputnode, outputs_wf, [("t1w", "inputnode.source_file")]),
         (segmentation_wf, outputs_wf, [("outputnode.dseg", "inputnode.dseg"),
                                        ("outputnode.provenance", "inputnode.provenance"),
-                                       ("outputnode.brain_mask", "inputnode.brain_mask")]),
+                                       ("outputnode.probseg", "inputnode.probseg"),
+                                       ("outputnode.probseg_labels", "inputnode.probseg_labels")]),
+        (preproc_wf if template_mask else segmentation_wf, outputs_wf, [("outputnode.brain_mask",
+                                                                          "inputnode.brain_mask")]),
         (volumes, outputs_wf, [("out_file", "inputnode.volumes")]),
         (plot, outputs_wf, [("out_file", "inputnode.figure")]),
         (report, outputs_wf, [("out_file", "inputnode.report")]),

@@ -9,6 +9,7 @@ from ..interfaces.bids import DerivativesDataSink
 
 
 def init_ds_dseg_wf(*, output_dir: str, desc: str, metadata: dict, with_brain_mask: bool = False,
+                    template: str | None = None, write_probseg: bool = False,
                     name: str = "ds_dseg_wf") -> pe.Workflow:
     """Store the derivatives of one T1w under their BIDS names.
 
@@ -27,14 +28,20 @@ def init_ds_dseg_wf(*, output_dir: str, desc: str, metadata: dict, with_brain_ma
         Sidecar fields of the label map (Sources, settings ...); the engine's provenance joins them.
     with_brain_mask : bool
         Also store a brain mask (``desc-brain_mask``).
+    template : str or None
+        The template the T1w was aligned to: store the affine as ``from-T1w_to-<template>_mode-image_xfm``.
+    write_probseg : bool
+        Store posterior maps as ``label-<name>_desc-<desc>_probseg``.
 
     Inputs
     ------
-    source_file, dseg, provenance, volumes, figure, report, brain_mask
+    source_file, dseg, provenance, preprocessing, volumes, figure, report, brain_mask, xfm, probseg,
+    probseg_labels
     """
     workflow = pe.Workflow(name=name)
     inputnode = pe.Node(IdentityInterface(
-        fields=["source_file", "dseg", "provenance", "volumes", "figure", "report", "brain_mask"]), name="inputnode")
+        fields=["source_file", "dseg", "provenance", "preprocessing", "volumes", "figure", "report", "brain_mask",
+                "xfm", "probseg", "probseg_labels"]), name="inputnode")
 
     def sink(node_name, suffix, **inputs):
         return pe.Node(DerivativesDataSink(base_directory=output_dir, suffix=suffix, **inputs), name=node_name,
@@ -46,7 +53,8 @@ def init_ds_dseg_wf(*, output_dir: str, desc: str, metadata: dict, with_brain_ma
     ds_report = sink("ds_report", "report", desc=desc, datatype="figures")
     workflow.connect([
         (inputnode, ds_dseg, [("source_file", "source_file"), ("dseg", "in_file"),
-                              (("provenance", _as_list), "metadata_files")]),
+                              (("provenance", _as_list), "metadata_files"),
+                              (("preprocessing", _as_preprocessing), "extra_metadata")]),
         (inputnode, ds_volumes, [("source_file", "source_file"), ("volumes", "in_file")]),
         (inputnode, ds_figure, [("source_file", "source_file"), ("figure", "in_file")]),
         (inputnode, ds_report, [("source_file", "source_file"), ("report", "in_file")]),
@@ -55,8 +63,29 @@ def init_ds_dseg_wf(*, output_dir: str, desc: str, metadata: dict, with_brain_ma
         ds_mask = sink("ds_brain_mask", "mask", desc="brain",
                        metadata={"Type": "Brain", "Sources": metadata.get("Sources", [])})
         workflow.connect([(inputnode, ds_mask, [("source_file", "source_file"), ("brain_mask", "in_file")])])
+    if write_probseg:
+        ds_probseg = pe.MapNode(DerivativesDataSink(base_directory=output_dir, suffix="probseg", desc=desc,
+                                                    metadata={"Sources": metadata.get("Sources", [])}),
+                                iterfield=["in_file", "label"], name="ds_probseg", run_without_submitting=True)
+        workflow.connect([(inputnode, ds_probseg, [("source_file", "source_file"), ("probseg", "in_file"),
+                                                   (("probseg_labels", _label_entities), "label")])])
+    if template:
+        ds_xfm = sink("ds_xfm", "xfm", extra_entities={"from": "T1w", "to": template, "mode": "image"},
+                      metadata={"Sources": metadata.get("Sources", []), "Software": "SimpleITK"})
+        workflow.connect([(inputnode, ds_xfm, [("source_file", "source_file"), ("xfm", "in_file")])])
     return workflow
 
 
 def _as_list(value):
     return [value]
+
+
+def _label_entities(labels):
+    """BIDS label entities (letters and digits only) from FreeSurfer numbers: 17 -> LeftHippocampus."""
+    from bids_app.labels import LABELS
+
+    return ["".join(ch for ch in LABELS[int(label)].name if ch.isalnum()) for label in labels]
+
+
+def _as_preprocessing(settings):
+    return {"Preprocessing": settings} if settings else {}

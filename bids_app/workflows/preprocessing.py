@@ -1,4 +1,4 @@
-"""Validation and conforming: from a raw T1w to the image an engine segments."""
+"""From a raw T1w to the image an engine segments: validation, optional harmonisation, conforming."""
 
 from __future__ import annotations
 
@@ -6,16 +6,21 @@ from nipype.interfaces.utility import IdentityInterface
 from nipype.pipeline import engine as pe
 
 from ..interfaces.conform import Conform
+from ..interfaces.masks import ApplyMask
 from ..interfaces.validation import ValidateT1w
+from .alignment import init_harmonize_wf
 
 
-def init_preproc_wf(*, orientation: str = "RAS", shape=None, zooms=None, name: str = "preproc_wf") -> pe.Workflow:
-    """Check a T1w and conform it for an engine.
+def init_preproc_wf(*, orientation: str = "RAS", shape=None, zooms=None, bias_correction: bool = False,
+                    template: str | None = None, brain_mask: str | None = None, omp_nthreads: int = 1,
+                    name: str = "preproc_wf") -> pe.Workflow:
+    """Check a T1w, harmonise it when asked (N4, affine to a template, template brain mask), conform it.
 
     .. workflow::
 
         from bids_app.workflows.preprocessing import init_preproc_wf
-        wf = init_preproc_wf(orientation="LIA", shape=(256, 256, 256), zooms=(1.0, 1.0, 1.0))
+        wf = init_preproc_wf(orientation="LIA", shape=(256, 256, 256), zooms=(1.0, 1.0, 1.0),
+                             bias_correction=True, template="MNI152NLin2009cAsym", brain_mask="template")
 
     Parameters
     ----------
@@ -23,6 +28,14 @@ def init_preproc_wf(*, orientation: str = "RAS", shape=None, zooms=None, name: s
         Axis codes of the engine's grid.
     shape, zooms : tuple or None
         The engine's grid shape and voxel size; None keeps the T1w's (reorientation only).
+    bias_correction : bool
+        N4 before segmenting (``--bias-correction``).
+    template : str or None
+        Segment in this TemplateFlow template's space (``--align-to``).
+    brain_mask : str or None
+        ``"template"``: mask the aligned T1w with the template's brain mask (``--brain-mask template``).
+    omp_nthreads : int
+        Threads for N4 and registration.
 
     Inputs
     ------
@@ -34,17 +47,43 @@ def init_preproc_wf(*, orientation: str = "RAS", shape=None, zooms=None, name: s
     t1w_valid
         The T1w, checked (3D, finite, plausible voxel size, readable).
     t1w_conformed
-        The T1w on the engine's grid.
+        The image the engine segments (in template space when aligned).
+    xfm
+        The T1w-to-template affine (when aligned).
+    brain_mask
+        The template's brain mask on the T1w's grid (with ``brain_mask="template"``).
+    provenance
+        Preprocessing settings and measures, for the sidecar.
     """
     workflow = pe.Workflow(name=name)
     inputnode = pe.Node(IdentityInterface(fields=["t1w"]), name="inputnode")
-    outputnode = pe.Node(IdentityInterface(fields=["t1w_valid", "t1w_conformed"]), name="outputnode")
+    outputnode = pe.Node(IdentityInterface(
+        fields=["t1w_valid", "t1w_conformed", "xfm", "brain_mask", "provenance"]), name="outputnode")
     validate = pe.Node(ValidateT1w(), name="validate")
     conform = pe.Node(Conform(orientation=orientation, shape=shape, zooms=zooms), name="conform", mem_gb=2)
     workflow.connect([
         (inputnode, validate, [("t1w", "in_file")]),
-        (validate, conform, [("out_file", "in_file")]),
         (validate, outputnode, [("out_file", "t1w_valid")]),
         (conform, outputnode, [("out_file", "t1w_conformed")]),
     ])
+    if not (bias_correction or template):
+        outputnode.inputs.provenance = {}
+        workflow.connect([(validate, conform, [("out_file", "in_file")])])
+        return workflow
+
+    harmonize_wf = init_harmonize_wf(bias_correction=bias_correction, template=template, brain_mask=brain_mask,
+                                     omp_nthreads=omp_nthreads)
+    workflow.connect([
+        (validate, harmonize_wf, [("out_file", "inputnode.t1w")]),
+        (harmonize_wf, outputnode, [("outputnode.xfm", "xfm"), ("outputnode.brain_mask", "brain_mask"),
+                                    ("outputnode.provenance", "provenance")]),
+    ])
+    if brain_mask == "template":
+        skull_strip = pe.Node(ApplyMask(), name="apply_template_mask")
+        workflow.connect([
+            (harmonize_wf, skull_strip, [("outputnode.t1w", "in_file"), ("outputnode.template_mask", "mask")]),
+            (skull_strip, conform, [("out_file", "in_file")]),
+        ])
+    else:
+        workflow.connect([(harmonize_wf, conform, [("outputnode.t1w", "in_file")])])
     return workflow

@@ -1,4 +1,4 @@
-"""Segmentation with the chosen engine, and the label map carried back onto the T1w's own grid."""
+"""Segmentation with the chosen engine, and its maps carried back onto the T1w's own grid."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from importlib import import_module
 from nipype.interfaces.utility import IdentityInterface
 from nipype.pipeline import engine as pe
 
-from ..interfaces.conform import ResampleLabelsToReference
+from ..interfaces.conform import ResampleToReference
+from ..interfaces.transforms import ApplyAffine
 
 #: engine name -> (module with the engine and its CONFORM grid, module and class of its nipype interface, GB)
 ENGINES = {
@@ -23,13 +24,17 @@ def engine_grid(engine: str) -> dict:
 
 
 def init_segmentation_wf(*, engine: str, engine_options: dict, device: str = "auto", omp_nthreads: int = 1,
+                         aligned: bool = False, write_probseg: bool = False,
                          name: str = "segmentation_wf") -> pe.Workflow:
-    """Run one engine on a conformed T1w and resample its labels onto the raw T1w's grid.
+    """Run one engine on a conformed T1w and resample its maps onto the raw T1w's grid.
+
+    When the T1w was aligned to a template, maps go back through the inverse affine in a single step from
+    the engine's grid to the T1w's own grid (nearest neighbour for labels, linear for posteriors).
 
     .. workflow::
 
         from bids_app.workflows.segmentation import init_segmentation_wf
-        wf = init_segmentation_wf(engine="nnunet", engine_options={"model_dir": "."})
+        wf = init_segmentation_wf(engine="nnunet", engine_options={"model_dir": "."}, write_probseg=True)
 
     Parameters
     ----------
@@ -41,6 +46,10 @@ def init_segmentation_wf(*, engine: str, engine_options: dict, device: str = "au
         auto, cpu or cuda.
     omp_nthreads : int
         torch threads.
+    aligned : bool
+        The conformed T1w lies in a template's space (``xfm`` input).
+    write_probseg : bool
+        Also bring back the engine's posterior maps.
 
     Inputs
     ------
@@ -48,6 +57,8 @@ def init_segmentation_wf(*, engine: str, engine_options: dict, device: str = "au
         The T1w on the engine's grid.
     t1w_valid
         The validated T1w on its own grid (the reference for the result).
+    xfm
+        T1w-to-template affine (when aligned).
 
     Outputs
     -------
@@ -57,27 +68,42 @@ def init_segmentation_wf(*, engine: str, engine_options: dict, device: str = "au
         JSON file with the engine's provenance.
     brain_mask
         Brain mask on the T1w's own grid (engines that make one).
+    probseg, probseg_labels
+        Posterior maps on the T1w's own grid and their FreeSurfer labels (with ``write_probseg``).
     """
     _, interface_module, interface_name, mem_gb = ENGINES[engine]
     interface = getattr(import_module(interface_module), interface_name)
     workflow = pe.Workflow(name=name)
-    inputnode = pe.Node(IdentityInterface(fields=["t1w_conformed", "t1w_valid"]), name="inputnode")
-    outputnode = pe.Node(IdentityInterface(fields=["dseg", "provenance", "brain_mask"]), name="outputnode")
-    segment = pe.Node(interface(device=device, omp_nthreads=omp_nthreads, **engine_options), name=f"segment_{engine}",
-                      mem_gb=mem_gb, n_procs=omp_nthreads)
-    to_native = pe.Node(ResampleLabelsToReference(), name="labels_to_native", mem_gb=2)
+    inputnode = pe.Node(IdentityInterface(fields=["t1w_conformed", "t1w_valid", "xfm"]), name="inputnode")
+    outputnode = pe.Node(IdentityInterface(fields=["dseg", "provenance", "brain_mask", "probseg", "probseg_labels"]),
+                         name="outputnode")
+    segment = pe.Node(interface(device=device, omp_nthreads=omp_nthreads, write_probseg=write_probseg,
+                                **engine_options), name=f"segment_{engine}", mem_gb=mem_gb, n_procs=omp_nthreads)
     workflow.connect([
         (inputnode, segment, [("t1w_conformed", "in_file")]),
-        (inputnode, to_native, [("t1w_valid", "reference")]),
-        (segment, to_native, [("out_dseg", "in_file")]),
-        (to_native, outputnode, [("out_file", "dseg")]),
         (segment, outputnode, [("out_provenance", "provenance")]),
     ])
-    if engine == "meshnet":
-        mask_to_native = pe.Node(ResampleLabelsToReference(), name="mask_to_native", mem_gb=2)
+
+    def to_native(node_name, field, interpolation="nearest", iterfield=None):
+        if aligned:
+            interface_ = ApplyAffine(invert=True, interpolation=interpolation)
+        else:
+            interface_ = ResampleToReference(interpolation=interpolation)
+        node = (pe.MapNode(interface_, iterfield=iterfield, name=node_name, mem_gb=2) if iterfield
+                else pe.Node(interface_, name=node_name, mem_gb=2))
         workflow.connect([
-            (inputnode, mask_to_native, [("t1w_valid", "reference")]),
-            (segment, mask_to_native, [("out_brain_mask", "in_file")]),
-            (mask_to_native, outputnode, [("out_file", "brain_mask")]),
+            (inputnode, node, [("t1w_valid", "reference")] + ([("xfm", "xfm")] if aligned else [])),
+            (segment, node, [(field, "in_file")]),
+        ])
+        return node
+
+    workflow.connect([(to_native("labels_to_native", "out_dseg"), outputnode, [("out_file", "dseg")])])
+    if engine == "meshnet":
+        workflow.connect([(to_native("mask_to_native", "out_brain_mask"), outputnode, [("out_file", "brain_mask")])])
+    if write_probseg:
+        probseg = to_native("probseg_to_native", "out_probseg", "linear", iterfield=["in_file"])
+        workflow.connect([
+            (probseg, outputnode, [("out_file", "probseg")]),
+            (segment, outputnode, [("out_probseg_labels", "probseg_labels")]),
         ])
     return workflow

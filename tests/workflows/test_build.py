@@ -17,7 +17,7 @@ def test_one_branch_per_t1w(tmp_path, engine, options):
     workflow = init_subseg_wf(t1w_files=t1w_files, metadata={t1w: {} for t1w in t1w_files},
                               output_dir=tmp_path / "out", work_dir=tmp_path / "work", engine=engine,
                               engine_options=options, desc=engine, device="cpu", omp_nthreads=1)
-    names = {node.fullname for node in workflow._graph.nodes()}
+    names = {node.name for node in workflow._graph.nodes()}
     assert names == {"sub_01_wf", "sub_02_ses_A_run_1_wf"}
     nodes = workflow._create_flat_graph().nodes()
     segment = [node for node in nodes if node.name == f"segment_{engine}"]

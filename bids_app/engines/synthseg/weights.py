@@ -14,6 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from bids_app.errors import SubsegError
 from bids_app.utils.atomic import atomic_copy, atomic_path
 
 LOGGER = logging.getLogger("subseg")
@@ -50,11 +51,11 @@ KNOWN: dict[str, WeightsFile] = {
 DEFAULT = "synthseg_2.0.h5"
 
 
-class WeightsNotFoundError(FileNotFoundError):
+class WeightsNotFoundError(SubsegError, FileNotFoundError):
     """No weights where the engine looked; the message says how to get them."""
 
 
-class WeightsChecksumError(ValueError):
+class WeightsChecksumError(SubsegError, ValueError):
     """A file whose size or sha256 is not the published one."""
 
 
