@@ -17,6 +17,9 @@
 #                     its published sha256; context: import the .h5 files put in weights/ of the build context
 #                     (checked the same way); skip: no SynthSeg weights (the synthseg engine then needs
 #                     'subseg models import' at run time, into a writable SUBSEG_HOME).
+#   TEMPLATEFLOW_TEMPLATES  TemplateFlow templates fetched at build time for --align-to (1 mm T1w and brain
+#                     mask), space-separated; default MNI152NLin2009cAsym; empty: only the MNI152NLin2009aSym
+#                     that nilearn ships (no download).
 #   VERSION           must equal the version in pyproject.toml (the build fails otherwise): it names the image
 #                     in the OCI labels and in the derivatives' GeneratedBy.Container.
 #   IMAGE_NAME, VCS_REF, BUILD_DATE   recorded in labels and provenance.
@@ -70,7 +73,8 @@ RUN printf '%s\n' \
         cloudpickle==3.1.3 connected-components-3d==4.1.1 contourpy==1.3.3 cycler==0.12.1 docopt==0.6.2 \
         dynamic-network-architectures==0.4.4 einops==0.8.2 etelemetry==0.3.1 filelock==4.3.1 fonttools==4.68.0 \
         formulaic==1.2.2 frozendict==2.5.1 fsspec==2026.9.0 future==1.0.0 graphviz==0.21 h11==0.16.0 \
-        h5py==3.14.0 hf-xet==1.8.0 httpcore==1.0.9 httpcore2==2.16.2 httpx==0.28.1 httpx2==2.16.2 \
+        h2==4.4.1 h5py==3.14.0 hf-xet==1.8.0 hpack==4.2.0 httpcore==1.0.9 httpcore2==2.16.2 httpx==0.28.1 \
+        httpx2==2.16.2 hyperframe==6.1.0 \
         huggingface-hub==2.4.0 idna==3.20 imagecodecs==2026.3.6 imageio==2.38.1 importlib-resources==7.1.0 \
         interface-meta==2.0.1 jinja2==3.1.6 joblib==1.6.0 kiwisolver==1.5.1 lazy-loader==0.6 linecache2==1.0.0 \
         looseversion==1.3.0 lxml==6.1.3 markdown-it-py==4.3.0 markupsafe==3.0.4 matplotlib==3.11.2 mdurl==0.1.2 \
@@ -105,6 +109,15 @@ ENV TEMPLATEFLOW_HOME=/opt/templateflow \
     SUBSEG_HOME=/opt/subseg \
     NIPYPE_NO_ET=1
 RUN python -c "from bids_app.utils.templates import build_templateflow_home as b; b('$TEMPLATEFLOW_HOME')"
+# ... and the templates --align-to may name, fetched now (1 mm T1w and brain mask), checked the way a run looks.
+ARG TEMPLATEFLOW_TEMPLATES="MNI152NLin2009cAsym"
+RUN for template in $TEMPLATEFLOW_TEMPLATES; do \
+        python -c "import sys, templateflow.api as tf; \
+from bids_app.utils.templates import get_template_file; \
+[tf.get(sys.argv[1], resolution=1, suffix=s, desc=d, extension='.nii.gz') for s, d in (('T1w', None), ('mask', 'brain'))]; \
+get_template_file(sys.argv[1], resolution=1, suffix='T1w', desc=None); \
+get_template_file(sys.argv[1], resolution=1, suffix='mask', desc='brain')" "$template" || exit 1; \
+    done
 
 # SynthSeg weights into $SUBSEG_HOME/models/synthseg (where subseg looks by default), checked against the
 # published size and sha256 by 'subseg models' itself.

@@ -1,8 +1,9 @@
 """Time SynthSeg's forward pass: our PyTorch port against TensorFlow/Keras, same weights, same input.
 
 Builds the SynthSeg 2.0 U-Net in Keras with seeded random weights, saves it in the published h5 layout,
-loads that file with subseg's converter, and times one forward pass of each on the same real T1w
-(``--data``: a 3D image, e.g. niivue's norm.mgz), after one warm-up pass each. Prints both times and the ratio.
+loads that file with subseg's converter, and times forward passes of each on the same real T1w
+(``--data``: a 3D image, e.g. niivue's norm.mgz), after one warm-up pass each. The two frameworks take turns,
+so that load from other processes falls on both alike. Prints both median times and their ratio.
 
     python benchmarks/synthseg.py --data PATH/norm.mgz --size 160 192 224 --threads 2
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import sys
 import tempfile
 import time
@@ -41,14 +43,17 @@ def centred_input(path: Path, size) -> np.ndarray:
     return out[None, ..., None]
 
 
-def best_of(run, repeats: int) -> float:
-    run()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def median_times(runs: dict, repeats: int) -> dict[str, float]:
+    """Median time of each of ``runs`` (name -> callable), called in turn ``repeats`` times after a warm-up."""
+    for run in runs.values():
         run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main(argv=None) -> int:
@@ -56,7 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="a 3D T1w image")
     parser.add_argument("--size", type=int, nargs=3, default=[160, 192, 224], help="input size (multiples of 32)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for both frameworks")
-    parser.add_argument("--repeats", type=int, default=1, help="timed passes after the warm-up (best kept)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes of each after the warm-up")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -85,11 +90,12 @@ def main(argv=None) -> int:
     def run_tf():
         outputs["tf"] = keras_unet(tf_input, training=False)
 
-    torch_time = best_of(run_torch, args.repeats)
-    tf_time = best_of(run_tf, args.repeats)
+    times = median_times({"torch": run_torch, "tf": run_tf}, args.repeats)
+    torch_time, tf_time = times["torch"], times["tf"]
     ours = outputs["torch"].permute(0, 2, 3, 4, 1).numpy()
     difference = float(np.abs(ours - outputs["tf"].numpy()).max())
-    LOGGER.info("input %s, %d threads", "x".join(map(str, args.size)), args.threads)
+    LOGGER.info("input %s, %d threads, median of %d passes", "x".join(map(str, args.size)), args.threads,
+                args.repeats)
     LOGGER.info("PyTorch %s: %.2f s", torch.__version__, torch_time)
     LOGGER.info("TensorFlow %s: %.2f s", tf.__version__, tf_time)
     LOGGER.info("ratio PyTorch/TensorFlow: %.2f (max abs posterior difference %.1e)", torch_time / tf_time,

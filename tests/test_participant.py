@@ -95,7 +95,7 @@ def test_dataset_level_files_and_pybids_indexing(sample_bids, meshnet_run):
     assert set(SUBCORTICAL) <= set(lookup["index"])
     assert lookup["color"].str.fullmatch(r"#[0-9a-f]{6}").all()
     layout = BIDSLayout(sample_bids, derivatives=str(out))
-    found = layout.derivatives["subseg"].get(desc="meshnet", suffix="dseg", extension=".nii.gz")
+    found = layout.derivatives.get_pipeline("subseg").get(desc="meshnet", suffix="dseg", extension=".nii.gz")
     assert len(found) == 4
     assert {f.entities.get("acquisition") for f in found} == {None, "tilted"}
     assert (out / "logs" / "config-meshnet.toml").is_file()
@@ -117,6 +117,7 @@ def test_rerun_keeps_up_to_date_outputs_and_overwrite_redoes(sample_bids, meshne
 
 def _bad_dataset(root: Path, good_t1w: Path) -> dict[str, str]:
     """A BIDS dataset with one good T1w and one broken T1w per problem; returns subject -> expected message."""
+    root.mkdir(parents=True)
     (root / "dataset_description.json").write_text(json.dumps({"Name": "bad", "BIDSVersion": "1.9.0"}))
     good = nb.load(good_t1w)
     data = np.asanyarray(good.dataobj).astype(np.float32)

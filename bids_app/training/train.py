@@ -56,12 +56,12 @@ def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None 
     ``num_processes`` worker processes fingerprint and preprocess; call from under a ``__main__`` guard.
     nnU-Net's own console output goes to ``work_dir/nnunet_stdout.log``.
     """
+    import torch
+
     settings = settings or TrainingSettings()
     work_dir = Path(work_dir).absolute()
     work_dir.mkdir(parents=True, exist_ok=True)
     dataset_name = dataset_folder_name(settings.dataset_id, settings.dataset_name)
-    import torch
-
     threads = torch.get_num_threads()
     torch_device = select_device(device, nthreads)
     log_file = work_dir / "nnunet_stdout.log"

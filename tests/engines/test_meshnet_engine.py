@@ -47,7 +47,7 @@ def _small_head(shared_data) -> nb.Nifti1Image:
 
 def test_image_off_grid_gets_outputs_on_its_own_grid(shared_data):
     image = _small_head(shared_data)
-    segmentation = MeshNetEngine(parc=True, probabilities=True).predict(image)
+    segmentation = MeshNetEngine(probabilities=True).predict(image)
 
     for output in (segmentation.labels, segmentation.masks["brain"], *segmentation.probabilities.values()):
         assert output.shape == image.shape
@@ -57,7 +57,7 @@ def test_image_off_grid_gets_outputs_on_its_own_grid(shared_data):
     assert set(np.unique(labels)) <= set(segmentation.probabilities)
     total = sum(np.asanyarray(p.dataobj) for p in segmentation.probabilities.values())
     np.testing.assert_allclose(total, 1.0, atol=1e-3)
-    assert segmentation.provenance["Engine"] == "meshnet" and segmentation.provenance["Parc"] is True
+    assert segmentation.provenance["Engine"] == "meshnet" and segmentation.provenance["Parc"] is False
     assert segmentation.provenance["Model"] == "model21_104class"
     assert len(segmentation.provenance["ModelSHA256"]) == 64
 

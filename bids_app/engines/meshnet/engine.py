@@ -39,6 +39,8 @@ BRAIN_MODEL = "mindgrab"
 BRAIN_THRESHOLD = 0.5
 BRAIN_CROP_PADDING = 20
 SEGMENTATION_CROP_PADDING = 0
+#: Where the packaged weights come from (see ``bids_app/data/meshnet/SOURCE.md``).
+SOURCE = "https://github.com/neuroneural/brainchop/tree/4c87885f3a2a8835e260d521dcec922b58d91d41/public/models"
 
 
 @dataclass
@@ -103,6 +105,7 @@ class MeshNetEngine:
     def provenance(self) -> dict:
         return {
             "Engine": "meshnet",
+            "ModelSource": SOURCE,
             "Model": self.segmenter.name,
             "ModelWeights": self.segmenter.weights_file,
             "ModelSHA256": self.segmenter.sha256,
@@ -139,8 +142,9 @@ class MeshNetEngine:
         mask[box] = classes.cpu().numpy() != 0
         if not mask.any():
             raise ValueError("mindgrab found no brain in the image")
+        mask = largest_component(mask)
         LOGGER.info("MeshNet: mindgrab brain mask of %d voxels", int(mask.sum()))
-        return largest_component(mask)
+        return mask
 
     def _segment(self, volume: np.ndarray, brain: np.ndarray):
         """Labels on the whole grid, the crop box, and the posteriors (per output label) inside the box."""

@@ -62,6 +62,7 @@ class UNet(nn.Module):
                 channels = features
             self.up.append(nn.ModuleDict({"convs": convs, "bn": self._bn(f"bn_up_{level}", features)}))
         self.likelihood = self._conv("likelihood", channels, n_labels, 1)
+        self.to(memory_format=torch.channels_last_3d)  # as the activations: no conversion at each call
 
     def _conv(self, suffix, in_channels, out_channels, size):
         conv = nn.Conv3d(in_channels, out_channels, size, padding=size // 2)
@@ -78,23 +79,63 @@ class UNet(nn.Module):
         return dict(self._keras)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Posteriors (softmax over channels) of ``x`` (N, C, D, H, W); D, H, W divisible by 2**(levels-1)."""
+        """Posteriors (softmax over channels) of ``x`` (N, C, D, H, W); D, H, W divisible by 2**(levels-1).
+
+        Runs channels-last, the layout oneDNN convolves fastest; the posteriors come back in it too.
+        """
+        x = channels_last(x)
         skips = []
         for level, block in enumerate(self.down):
             for conv in block["convs"]:
-                x = F.elu(conv(x))
+                x = F.elu_(convolve(conv, x))
             skips.append(x)
             x = block["bn"](x)
             if level < self.n_levels - 1:
                 x = F.max_pool3d(x, 2)
         for level, block in enumerate(self.up):
             x = F.interpolate(x, scale_factor=2, mode="nearest")
-            if level < self.skip_levels:
-                x = torch.cat([skips[self.n_levels - 2 - level], x], dim=1)
+            inputs = [skips[self.n_levels - 2 - level], x] if level < self.skip_levels else [x]
             for conv in block["convs"]:
-                x = F.elu(conv(x))
+                x = F.elu_(convolve(conv, *inputs))
+                inputs = [x]
             x = block["bn"](x)
-        return torch.softmax(self.likelihood(x), dim=1)
+        logits = convolve(self.likelihood, x).permute(0, 2, 3, 4, 1)  # channels last: softmax without a copy
+        return torch.softmax(logits, dim=-1).permute(0, 4, 1, 2, 3)
+
+
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in channels-last memory order, with channels-last strides even for a single channel.
+
+    ``x.contiguous(memory_format=torch.channels_last_3d)`` returns a one-channel tensor unchanged, whose strides
+    oneDNN then reads as NCDHW: the first convolution would write NCDHW, and every later layer convert it.
+    """
+    return torch.empty_like(x, memory_format=torch.channels_last_3d).copy_(x)
+
+
+def convolve(conv: nn.Conv3d, *parts: torch.Tensor) -> torch.Tensor:
+    """``conv(torch.cat(parts, dim=1))``, as the sum of each part convolved with its slice of the kernel.
+
+    Concatenating channels-last tensors along channels interleaves them, which costs more than the sum.
+    """
+    kernels = conv.weight.split([part.shape[1] for part in parts], dim=1)
+    output = None
+    for part, kernel in zip(parts, kernels):
+        if output is None:
+            output = conv3d(part, kernel, conv.bias, conv.padding)
+        else:
+            output += conv3d(part, kernel, None, conv.padding)
+    return output
+
+
+def conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding) -> torch.Tensor:
+    """``F.conv3d``, but through oneDNN for float32 on CPU.
+
+    PyTorch sends a batch-1 convolution to its slow im2col path (``slow_conv3d``) when N*C*D*H <= 20480, a
+    heuristic written for 2D images that ignores W: here the first layer (one channel) and the deepest ones.
+    """
+    if x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available():
+        return torch.mkldnn_convolution(x, weight, bias, padding, (1, 1, 1), (1, 1, 1), 1)
+    return F.conv3d(x, weight, bias, padding=padding)
 
 
 def gaussian_kernel(sigma: float) -> torch.Tensor:
