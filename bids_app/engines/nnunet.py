@@ -20,6 +20,7 @@ from pathlib import Path
 import nibabel as nb
 import numpy as np
 
+from ..errors import SubsegError
 from ..labels import homologous_pairs, label_index
 from ..training.mirroring import PLANS_KEY, homolog_permutation
 from ..utils.conform import conform, resample_like
@@ -36,7 +37,7 @@ CONFORM = dict(orientation="RAS")
 _TRANSPOSING_READERS = ("SimpleITKIO", "NibabelIO", "NibabelIOWithReorient")
 
 
-class ModelError(ValueError):
+class ModelError(SubsegError, ValueError):
     """The model folder is not a usable nnU-Net model (one line naming the folder or file)."""
 
 
