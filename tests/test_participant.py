@@ -177,3 +177,53 @@ def test_version_matches_the_package():
     from importlib.metadata import version
 
     assert run_subseg("--version").stdout.strip() == f"subseg {version('subseg')}"
+
+
+@pytest.mark.slow
+def test_nnunet_model_segments_through_the_cli(sample_bids, tiny_nnunet_model, tiny_nnunet_labels, tmp_path):
+    out = tmp_path / "out"
+    run_subseg(sample_bids, out, "participant", "--participant-label", "01", "03",
+               "--model", tiny_nnunet_model, "--desc", "tiny", "-w", tmp_path / "work", "--omp-nthreads", 1,
+               "--nprocs", 1)
+    reference = np.asanyarray(nb.load(
+        sample_bids / "derivatives/reference/sub-01/anat/sub-01_desc-aseg_dseg.nii.gz").dataobj)
+    dseg_path = out / "sub-01/anat/sub-01_desc-tiny_dseg.nii.gz"
+    dseg = nb.load(dseg_path)
+    source = nb.load(sample_bids / "sub-01/anat/sub-01_T1w.nii.gz")
+    assert dseg.shape == source.shape
+    np.testing.assert_array_equal(dseg.affine, source.affine)
+    labels = np.asanyarray(dseg.dataobj)
+    assert set(np.unique(labels)) <= {0, *tiny_nnunet_labels}
+    assert np.mean([dice(labels == label, reference == label) for label in tiny_nnunet_labels]) > 0.5
+    sidecar = json.loads(dseg_path.with_name("sub-01_desc-tiny_dseg.json").read_text())
+    assert sidecar["Engine"] == "nnunet" and sidecar["Model"] == tiny_nnunet_model.name
+    assert sidecar["Folds"] == ["all"]
+    tilted = out / "sub-03/ses-2/anat/sub-03_ses-2_acq-tilted_desc-tiny_dseg.nii.gz"
+    assert nb.load(tilted).shape == nb.load(
+        sample_bids / "sub-03/ses-2/anat/sub-03_ses-2_acq-tilted_T1w.nii.gz").shape
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda model: (model / "plans.json").unlink(), "plans.json is missing"),
+    (lambda model: shutil.rmtree(model / "fold_all"), "no fold_* folders"),
+])
+def test_broken_model_folder_is_a_clear_error(sample_bids, tmp_path, damage, message):
+    model = tmp_path / "nnUNetTrainer__nnUNetPlans__3d_fullres"
+    (model / "fold_all").mkdir(parents=True)
+    for name in ("plans.json", "dataset.json"):
+        (model / name).write_text("{}")
+    (model / "fold_all" / "checkpoint_final.pth").write_bytes(b"")
+    damage(model)
+    result = run_subseg(sample_bids, tmp_path / "out", "participant", "--model", model, "-w", tmp_path / "work",
+                        check=False)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("subseg: error:") and message in last
+
+
+@pytest.mark.slow
+def test_missing_fold_is_a_clear_error(sample_bids, tiny_nnunet_model, tmp_path):
+    result = run_subseg(sample_bids, tmp_path / "out", "participant", "--model", tiny_nnunet_model, "--folds", "3",
+                        "-w", tmp_path / "work", check=False)
+    assert result.returncode == 1
+    assert "fold 3 is missing" in result.stderr.strip().splitlines()[-1]

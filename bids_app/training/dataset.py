@@ -29,11 +29,13 @@ READER_WRITER = "SimpleITKIO"
 
 @dataclass(frozen=True)
 class TrainingCase:
-    """One training subject: a T1w and its FreeSurfer label map on the same grid."""
+    """One training image: a T1w and its FreeSurfer label map on the same grid."""
 
     name: str
     image: nb.Nifti1Image | str | Path
     labels: nb.Nifti1Image | str | Path
+    subject: str | None = None
+    """Cases of one subject stay in one cross-validation fold; None: the case is its own subject."""
 
 
 def dataset_folder_name(dataset_id: int, name: str) -> str:

@@ -1,8 +1,10 @@
-"""Fingerprint, plan and preprocess a raw dataset with a small 3D configuration that trains on a CPU.
+"""Fingerprint, plan and preprocess a raw dataset: nnU-Net's own ``3d_fullres`` plan or a small CPU one.
 
-nnU-Net's own planner (the plain :class:`ExperimentPlanner`, passed as a class, no lookup by name) plans at
-the target spacing; the ``3d_fullres`` configuration is then shrunk to a few-feature U-Net and saved under a
-plans name of its own. Call inside :func:`bids_app.training.environment.nnunet_environment`.
+nnU-Net's own planner (the plain :class:`ExperimentPlanner`, passed as a class, no lookup by name) plans the
+dataset. Without a :class:`SmallCPUPlan` its ``3d_fullres`` configuration is kept as planned (sized for a GPU);
+with one, planning runs at the plan's spacing and ``3d_fullres`` is shrunk to a few-feature U-Net saved under
+a plans name of its own. Either way the plans hold ``3d_fullres`` only. Call inside
+:func:`bids_app.training.environment.nnunet_environment`.
 """
 
 from __future__ import annotations
@@ -46,11 +48,22 @@ class SmallCPUPlan:
         }
 
 
-def small_cpu_plans(plans: dict, plan: SmallCPUPlan) -> dict:
-    """nnU-Net's plans with only ``3d_fullres``, shrunk to ``plan``, under ``plan.plans_name``."""
+def _fullres(plans: dict) -> dict:
     if CONFIGURATION not in plans["configurations"]:
         raise ValueError(f"nnU-Net planned no {CONFIGURATION} configuration for {plans['dataset_name']}")
     configuration = dict(plans["configurations"][CONFIGURATION])
+    configuration.pop("next_stage", None)
+    return configuration
+
+
+def nnunet_fullres_plans(plans: dict) -> dict:
+    """nnU-Net's plans as planned, with only ``3d_fullres`` (one configuration, as a model folder needs)."""
+    return {**plans, "configurations": {CONFIGURATION: _fullres(plans)}}
+
+
+def small_cpu_plans(plans: dict, plan: SmallCPUPlan) -> dict:
+    """nnU-Net's plans with only ``3d_fullres``, shrunk to ``plan``, under ``plan.plans_name``."""
+    configuration = _fullres(plans)
     configuration.update({
         "data_identifier": f"{plan.plans_name}_{CONFIGURATION}",
         "batch_size": plan.batch_size,
@@ -60,12 +73,15 @@ def small_cpu_plans(plans: dict, plan: SmallCPUPlan) -> dict:
     architecture = json.loads(json.dumps(configuration["architecture"]))
     architecture["arch_kwargs"].update(plan.architecture())
     configuration["architecture"] = architecture
-    configuration.pop("next_stage", None)
     return {**plans, "plans_name": plan.plans_name, "configurations": {CONFIGURATION: configuration}}
 
 
-def plan_and_preprocess(dataset_name: str, preprocessed_dir, plan: SmallCPUPlan, num_processes: int = 1) -> Path:
-    """Fingerprint, plan and preprocess ``dataset_name``; return the plans file written."""
+def plan_and_preprocess(dataset_name: str, preprocessed_dir, plan: SmallCPUPlan | None,
+                        num_processes: int = 1) -> Path:
+    """Fingerprint, plan and preprocess ``dataset_name`` (nnU-Net's own plans if ``plan`` is None).
+
+    Return the plans file written.
+    """
     from nnunetv2.experiment_planning.dataset_fingerprint.fingerprint_extractor import (
         DatasetFingerprintExtractor,
     )
@@ -74,13 +90,17 @@ def plan_and_preprocess(dataset_name: str, preprocessed_dir, plan: SmallCPUPlan,
 
     LOGGER.info("nnU-Net fingerprint of %s", dataset_name)
     DatasetFingerprintExtractor(dataset_name, num_processes, verbose=False).run(overwrite_existing=True)
-    LOGGER.info("nnU-Net planning at %.1f mm", plan.spacing)
-    planner = ExperimentPlanner(dataset_name, overwrite_target_spacing=[float(plan.spacing)] * 3)
-    plans = small_cpu_plans(planner.plan_experiment(), plan)
-    plans_file = Path(preprocessed_dir) / dataset_name / f"{plan.plans_name}.json"
+    if plan is None:
+        LOGGER.info("nnU-Net planning (nnU-Net's own %s plan)", CONFIGURATION)
+        plans = nnunet_fullres_plans(ExperimentPlanner(dataset_name).plan_experiment())
+    else:
+        LOGGER.info("nnU-Net planning at %.1f mm (small CPU plan)", plan.spacing)
+        planner = ExperimentPlanner(dataset_name, overwrite_target_spacing=[float(plan.spacing)] * 3)
+        plans = small_cpu_plans(planner.plan_experiment(), plan)
+    plans_file = Path(preprocessed_dir) / dataset_name / f"{plans['plans_name']}.json"
     plans_file.write_text(json.dumps(plans, indent=2) + "\n")
-    LOGGER.info("nnU-Net preprocessing %s (%s)", CONFIGURATION, plan.plans_name)
+    LOGGER.info("nnU-Net preprocessing %s (%s)", CONFIGURATION, plans["plans_name"])
     preprocessor = DefaultPreprocessor(verbose=False)
     preprocessor.show_progress_bar = False
-    preprocessor.run(dataset_name, CONFIGURATION, plan.plans_name, num_processes=num_processes)
+    preprocessor.run(dataset_name, CONFIGURATION, plans["plans_name"], num_processes=num_processes)
     return plans_file

@@ -1,7 +1,7 @@
-"""Train an nnU-Net model from T1w/label pairs on a CPU, end to end, under one work dir.
+"""Train an nnU-Net model from T1w/label pairs, end to end, under one work dir.
 
 The result is a model folder laid out as ``nnUNetv2_train`` writes it
-(``<trainer>__<plans>__3d_fullres/{dataset.json,plans.json,fold_all/checkpoint_final.pth}``), which
+(``<trainer>__<plans>__3d_fullres/{dataset.json,plans.json,fold_<fold>/checkpoint_final.pth}``), which
 :class:`bids_app.engines.nnunet.NNUNetEngine` loads as is.
 """
 
@@ -25,17 +25,26 @@ LOGGER = logging.getLogger("subseg")
 
 #: The fold nnU-Net trains on every case with.
 FOLD = "all"
+#: Folds of nnU-Net's cross-validation, and the seed of its split.
+N_FOLDS, SPLIT_SEED = 5, 12345
 
 
 @dataclass(frozen=True)
 class TrainingSettings:
     """Everything that decides the trained model besides the data."""
 
-    plan: SmallCPUPlan = field(default_factory=SmallCPUPlan)
-    epochs: int = 20
-    iterations_per_epoch: int = 25
-    """Epochs x iterations: 500 in all is the least that learns every label robustly (NNUNET_CPU.md)."""
-    learning_rate: float = 0.02
+    plan: SmallCPUPlan | None = field(default_factory=SmallCPUPlan)
+    """The small CPU plan, or None for nnU-Net's own ``3d_fullres`` plan (sized for a GPU)."""
+    trainer: str = "nnUNetTrainerSubsegCPU"
+    """A name of :data:`bids_app.training.registry.TRAINERS`."""
+    fold: str = FOLD
+    """``all`` (train on every case) or ``0`` .. ``4`` (nnU-Net's 5-fold split, by subject)."""
+    epochs: int | None = None
+    iterations_per_epoch: int | None = None
+    """None: the trainer's own (20 x 25 for the CPU trainer: the least that learns every label robustly,
+    NNUNET_CPU.md; 1000 x 250 for nnU-Net's)."""
+    learning_rate: float | None = None
+    """None: the trainer's own."""
     seed: int = 0
     dataset_id: int = 501
     dataset_name: str = "SubsegSubcortical"
@@ -46,6 +55,20 @@ class TrainingSettings:
     def as_dict(self) -> dict:
         """Plain dict (for hashing and provenance)."""
         return asdict(self)
+
+
+def crossval_splits(cases) -> list[dict]:
+    """nnU-Net's seeded 5-fold split, drawn over subjects so that no subject is in train and val of a fold."""
+    from nnunetv2.utilities.crossval_split import generate_crossval_split
+
+    by_subject = {}
+    for case in cases:
+        by_subject.setdefault(case.subject or case.name, []).append(case.name)
+    if len(by_subject) < N_FOLDS:
+        raise ValueError(f"a {N_FOLDS}-fold split needs at least {N_FOLDS} subjects, not {len(by_subject)}")
+    splits = generate_crossval_split(sorted(by_subject), seed=SPLIT_SEED, n_splits=N_FOLDS)
+    return [{role: sorted(name for subject in split[role] for name in by_subject[subject])
+             for role in ("train", "val")} for split in splits]
 
 
 def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None = None, *,
@@ -59,6 +82,8 @@ def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None 
     import torch
 
     settings = settings or TrainingSettings()
+    cases = list(cases)
+    splits = crossval_splits(cases) if settings.fold != FOLD else None
     work_dir = Path(work_dir).absolute()
     work_dir.mkdir(parents=True, exist_ok=True)
     dataset_name = dataset_folder_name(settings.dataset_id, settings.dataset_name)
@@ -71,6 +96,8 @@ def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None 
                           freesurfer_labels)
         plans_file = plan_and_preprocess(dataset_name, folders["nnUNet_preprocessed"], settings.plan,
                                          num_processes=num_processes)
+        if splits is not None:
+            (plans_file.parent / "splits_final.json").write_text(json.dumps(splits, indent=2) + "\n")
         # nnUNet_n_proc_DA=0 (augment in this process) breaks planning, so it is set for training only.
         try:
             with environ(nnUNet_n_proc_DA="0", nnUNet_compile="false"):
@@ -84,10 +111,7 @@ def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None 
 def _run_trainer(plans_file: Path, settings: TrainingSettings, device) -> Path:
     import torch
 
-    if settings.hemisphere_aware:
-        from .hemisphere import nnUNetTrainerSubsegHemisphere as trainer_class
-    else:
-        from .trainer import nnUNetTrainerSubsegCPU as trainer_class
+    from .registry import trainer_class
 
     random.seed(settings.seed)
     np.random.seed(settings.seed)
@@ -95,11 +119,16 @@ def _run_trainer(plans_file: Path, settings: TrainingSettings, device) -> Path:
     plans = json.loads(plans_file.read_text())
     plans["continue_training"] = False  # nnunetv2 2.8 pops this key and fails without it
     dataset_json = json.loads((plans_file.parent / "dataset.json").read_text())
-    trainer = trainer_class(plans, CONFIGURATION, FOLD, dataset_json, device)
-    trainer.num_epochs = settings.epochs
-    trainer.num_iterations_per_epoch = settings.iterations_per_epoch
-    trainer.initial_lr = settings.learning_rate
-    LOGGER.info("nnU-Net training %s: %d epochs x %d iterations on %s", trainer.__class__.__name__,
-                settings.epochs, settings.iterations_per_epoch, device)
+    fold = settings.fold if settings.fold == FOLD else int(settings.fold)
+    trainer = trainer_class(settings.trainer, settings.hemisphere_aware)(
+        plans, CONFIGURATION, fold, dataset_json, device)
+    if settings.epochs is not None:
+        trainer.num_epochs = settings.epochs
+    if settings.iterations_per_epoch is not None:
+        trainer.num_iterations_per_epoch = settings.iterations_per_epoch
+    if settings.learning_rate is not None:
+        trainer.initial_lr = settings.learning_rate
+    LOGGER.info("nnU-Net training %s, fold %s: %d epochs x %d iterations on %s", trainer.__class__.__name__,
+                settings.fold, trainer.num_epochs, trainer.num_iterations_per_epoch, device)
     trainer.run_training()
     return Path(trainer.output_folder_base)
