@@ -44,7 +44,7 @@ BARE_PREDICTOR = textwrap.dedent("""
     torch.set_num_threads(threads)
     plans = PlansManager(load_json(f"{model}/plans.json"))
     dataset = load_json(f"{model}/dataset.json")
-    configuration = plans.get_configuration(model.rstrip("/").split("__")[-1])
+    configuration = plans.get_configuration(plans.available_configurations[0])
     heads = plans.get_label_manager(dataset).num_segmentation_heads
     network = nnUNetTrainer.build_network_architecture(plans, configuration, 1, heads, enable_deep_supervision=False)
     checkpoint = torch.load(f"{model}/fold_all/checkpoint_final.pth", map_location="cpu", weights_only=False)

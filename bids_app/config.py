@@ -111,6 +111,50 @@ class Evaluation:
 
 
 @dataclass
+class Training:
+    """The train level's data, nnU-Net settings and preprocessing."""
+
+    reference_dir: Path | None = None
+    """BIDS derivatives folder of the reference label maps learned from."""
+    reference_desc: str | None = None
+    """desc of the reference label maps."""
+    train_size: int | None = None
+    """Number of training subjects."""
+    seed: int = 0
+    """Seed of the subject draw and of training."""
+    labels: list[str] | None = None
+    """Structures to learn (FreeSurfer names or numbers); None for the 16 subcortical ones."""
+    configuration: str = "3d_fullres"
+    """nnU-Net configuration."""
+    plans: str = "auto"
+    """auto, small-cpu or nnunet."""
+    trainer: str | None = None
+    """nnU-Net trainer name; None for the device's default."""
+    fold: str = "all"
+    """all, or 0 (fold 0 of nnU-Net's 5-fold split)."""
+    epochs: int | None = None
+    """Epochs; None for the trainer's own."""
+    iterations_per_epoch: int | None = None
+    """Iterations per epoch; None for the trainer's own."""
+    hemisphere_aware: bool = False
+    """Hemisphere-aware left-right mirroring."""
+    model_name: str | None = None
+    """Folder name under output_dir/models/."""
+    bias_correction: bool = False
+    """N4 before training, as at the participant level."""
+    align_to: str | None = None
+    """TemplateFlow template to train in."""
+    brain_mask: str | None = None
+    """template: mask the aligned T1w with the template's brain mask."""
+    device: str = "auto"
+    """auto, cpu or cuda."""
+
+    def preprocessing(self) -> dict:
+        """Keyword arguments of the preprocessing workflow."""
+        return {"bias_correction": self.bias_correction, "template": self.align_to, "brain_mask": self.brain_mask}
+
+
+@dataclass
 class Config:
     """All settings of one run."""
 
@@ -118,6 +162,7 @@ class Config:
     nipype: Nipype
     segmentation: Segmentation
     evaluation: Evaluation
+    training: Training = field(default_factory=Training)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "Config":
@@ -134,7 +179,9 @@ class Config:
         if args.analysis_level == "group":
             args.descs = args.desc
             evaluation = pick(Evaluation)
-        return cls(execution=pick(Execution), nipype=pick(Nipype), segmentation=segmentation, evaluation=evaluation)
+        training = pick(Training) if args.analysis_level == "train" else Training()
+        return cls(execution=pick(Execution), nipype=pick(Nipype), segmentation=segmentation, evaluation=evaluation,
+                   training=training)
 
     def group_arguments(self) -> dict:
         """Keyword arguments of :func:`bids_app.group.run_group`."""

@@ -176,13 +176,15 @@ def run_participant(config: Config) -> int:
         write_probseg=segmentation.write_probseg, name=f"subseg_{segmentation.desc}_wf",
     )
     workflow.config["execution"]["crashdump_dir"] = str(crash_dir)
-    plugin_args = dict(config.nipype.plugin_args)
-    if config.nipype.plugin == "MultiProc":
+    plugin, plugin_args = config.nipype.plugin, dict(config.nipype.plugin_args)
+    if plugin == "MultiProc" and config.nipype.nprocs == 1:
+        plugin = "Linear"  # the same graph, without a pool of worker processes to start
+    elif plugin == "MultiProc":
         plugin_args.setdefault("n_procs", config.nipype.nprocs)
         plugin_args.setdefault("raise_insufficient", False)
     started = {path for path in crash_dir.glob("crash-*")} if crash_dir.exists() else set()
     try:
-        workflow.run(plugin=config.nipype.plugin, plugin_args=plugin_args)
+        workflow.run(plugin=plugin, plugin_args=plugin_args)
     except RuntimeError:
         pass  # each failed image is reported below from its crash file
     branches = {branch_name(t1w): t1w for t1w in todo}

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 from .. import __version__
+from ..training import TRAINER_NAMES
+from ..training.planning import CONFIGURATION
 
 ENGINES = ("meshnet", "nnunet", "synthseg")
 PLUGINS = ("MultiProc", "Linear", "SLURM", "SLURMGraph")
@@ -101,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--model", metavar="DIR",
                      help="nnU-Net trained model folder (dataset.json, plans.json, fold_N/checkpoint_*.pth)")
     seg.add_argument("--folds", nargs="+", metavar="FOLD",
-                     help="nnU-Net folds to ensemble (e.g. 0 1 2 3 4, or all); default: every fold in --model")
+                     help="participant: nnU-Net folds to ensemble (e.g. 0 1 2 3 4, or all); default: every fold in "
+                     "--model. train: the one fold to train, 'all' (every training subject, the default) or '0' "
+                     "(fold 0 of nnU-Net's seeded 5-fold split by subject; needs --train-size 5 or more)")
     seg.add_argument("--checkpoint", default="checkpoint_final.pth", help="nnU-Net checkpoint file name")
     seg.add_argument("--parc", action="store_true",
                      help="meshnet: keep the cortical parcels (Desikan-Killiany) instead of one cortex label")
@@ -127,13 +131,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     group = parser.add_argument_group("Evaluation (group)")
     group.add_argument("--reference-dir", metavar="DIR",
-                       help="BIDS derivatives folder of reference label maps (*_dseg.nii.gz, FreeSurfer numbers)")
+                       help="BIDS derivatives folder of reference label maps (*_dseg.nii.gz, FreeSurfer numbers); "
+                       "group: scored against; train: learned from (required)")
     group.add_argument("--reference-desc", type=_desc, metavar="DESC",
                        help="desc of the reference label maps; needed when the folder holds several")
     group.add_argument("--tolerance-mm", type=_positive_float, default=1.0,
                        help="tolerance of the normalized surface Dice, in mm")
     group.add_argument("--swap-threshold", type=_fraction, default=0.5,
                        help="a subject whose left/right swap fraction exceeds this is flagged as a hemisphere swap")
+
+    train = parser.add_argument_group(
+        "Training (train)", "Train nnU-Net v2 on --train-size subjects with reference label maps (--reference-dir); "
+        "the model goes to output_dir/models/<name>/, ready for 'participant --model'. The preprocessing "
+        "options above apply to the training images as they do at the participant level.")
+    train.add_argument("--train-size", type=_positive_int, metavar="N",
+                       help="number of training subjects, drawn with --seed from those with reference label maps; "
+                       "the rest are held out (listed in split.tsv)")
+    train.add_argument("--seed", type=int, default=0, help="seed of the subject draw and of training")
+    train.add_argument("--labels", nargs="+", metavar="LABEL",
+                       help="structures to learn, FreeSurfer names or numbers (others become background); "
+                       "default: the 16 left/right subcortical structures")
+    train.add_argument("--configuration", default=CONFIGURATION, metavar="NAME",
+                       help="nnU-Net configuration to plan and train; only 3d_fullres (a 3D U-Net on images "
+                       "resampled to the plan's spacing) is supported")
+    train.add_argument("--plans", choices=("auto", "small-cpu", "nnunet"), default="auto",
+                       help="small-cpu: a small 3D U-Net at 2 mm that learns on a CPU in minutes; nnunet: "
+                       "nnU-Net's own plan (GPU-sized); auto: small-cpu on a CPU, nnunet on a GPU")
+    train.add_argument("--trainer", choices=TRAINER_NAMES,
+                       help="nnU-Net trainer; default: nnUNetTrainerSubsegCPU on a CPU (AdamW, no augmentation, "
+                       "20 x 25 iterations), nnUNetTrainer (nnU-Net's default) on a GPU")
+    train.add_argument("--epochs", type=_positive_int, help="epochs; default: the trainer's own")
+    train.add_argument("--iterations-per-epoch", type=_positive_int, metavar="N",
+                       help="training iterations per epoch; default: the trainer's own")
+    train.add_argument("--hemisphere-aware", action="store_true",
+                       help="mirror left-right in training and at test time, swapping Left and Right labels, so "
+                       "mirrored heads keep correct hemispheres (MIC-DKFZ/nnUNet#869)")
+    train.add_argument("--model-name", type=_desc, metavar="NAME",
+                       help="folder name under output_dir/models/ (letters and digits; use it as --desc later); "
+                       "default: nnunet<N>, plus 'hemi' with --hemisphere-aware")
 
     perf = parser.add_argument_group("Resources and execution")
     perf.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -155,6 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("-v", "--verbose", action="count", default=0, help="more messages (repeat for debug)")
     log.add_argument("-q", "--quiet", action="count", default=0, help="fewer messages")
     return parser
+
+
+def _check_train_args(parser, args) -> None:
+    if args.configuration != CONFIGURATION:
+        parser.error(f"--configuration {args.configuration}: only {CONFIGURATION} is supported "
+                     "(2d, 3d_lowres and the cascade are not)")
+    folds = args.folds or ["all"]
+    if len(folds) > 1 or folds[0] not in ("0", "all"):
+        parser.error(f"--folds {' '.join(folds)}: train takes one fold, 'all' or '0'")
+    args.fold = folds[0]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -180,6 +225,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.desc = args.desc[0] if args.desc else args.engine
         if args.model:
             args.model = _existing_dir(parser, args.model)
+    if args.analysis_level == "train":
+        _check_train_args(parser, args)
     if args.brain_mask and not args.align_to:
         parser.error("--brain-mask template needs --align-to TEMPLATE")
     if args.reference_dir is not None:

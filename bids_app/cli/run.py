@@ -61,7 +61,9 @@ def main(argv=None) -> None:
 
             run_group(**config.group_arguments())
         else:
-            _fail(f"the {level} level is not available in this version of subseg")
+            from ..train import run_train
+
+            run_train(config)
     except SubsegError as error:
         _fail(str(error))
     except MemoryError:

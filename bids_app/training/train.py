@@ -77,7 +77,7 @@ def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None 
 
     ``freesurfer_labels`` are the FreeSurfer numbers the model learns (others become background).
     ``num_processes`` worker processes fingerprint and preprocess; call from under a ``__main__`` guard.
-    nnU-Net's own console output goes to ``work_dir/nnunet_stdout.log``.
+    nnU-Net's own console output (and progress bars) go to ``work_dir/nnunet_stdout.log``.
     """
     import torch
 
@@ -91,7 +91,7 @@ def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None 
     torch_device = select_device(device, nthreads)
     log_file = work_dir / "nnunet_stdout.log"
     with (nnunet_environment(work_dir) as folders, open(log_file, "a", buffering=1) as log,
-          contextlib.redirect_stdout(log)):
+          contextlib.redirect_stdout(log), contextlib.redirect_stderr(log)):
         write_raw_dataset(cases, folders["nnUNet_raw"], settings.dataset_id, settings.dataset_name,
                           freesurfer_labels)
         plans_file = plan_and_preprocess(dataset_name, folders["nnUNet_preprocessed"], settings.plan,

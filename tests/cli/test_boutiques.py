@@ -37,7 +37,11 @@ INVOCATIONS = [
      "reference_desc": "aseg", "desc": "nnunet", "tolerance_mm": 2.0, "swap_threshold": 0.25,
      "nipype_plugin": "Linear"},
     {"bids_dir": "bids", "output_dir": "out", "analysis_level": "train", "participant_label": ["01"],
-     "nprocs": 1, "nipype_plugin": "MultiProc", "nipype_plugin_args": json.dumps({"n_procs": 1})},
+     "reference_dir": "reference", "reference_desc": "aseg", "train_size": 1, "seed": 3,
+     "labels": ["Left-Thalamus", "49"], "configuration": "3d_fullres", "plans": "small-cpu",
+     "trainer": "nnUNetTrainerSubsegCPU", "epochs": 2, "iterations_per_epoch": 5, "hemisphere_aware": True,
+     "model_name": "nnunet1hemi", "nprocs": 1, "nipype_plugin": "MultiProc",
+     "nipype_plugin_args": json.dumps({"n_procs": 1})},
 ]
 #: The folders the invocations name and :func:`parse_args` wants to exist.
 FOLDERS = ("bids", "model", "reference")

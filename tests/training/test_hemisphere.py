@@ -110,3 +110,22 @@ def test_test_time_mirroring_swaps_homologous_channels():
     assert torch.equal(predictions["aware"].argmax(1), single.argmax(1))
     bright = single[:, 0] == 0
     assert torch.equal(predictions["plain"][:, 1][bright], predictions["plain"][:, 2][bright])
+
+
+@pytest.mark.parametrize("name", ["nnUNetTrainerSubsegCPU", "nnUNetTrainer"])
+def test_every_registered_trainer_gets_the_hemisphere_aware_mirror_only(name):
+    """The mixin replaces nnU-Net's plain mirror (or adds the only one, for the CPU trainer)."""
+    from bids_app.training.registry import trainer_class
+
+    trainer = object.__new__(trainer_class(name, hemisphere_aware=True))
+    trainer.left_right_axis, trainer.permutation = 2, homolog_permutation([0, 10, 49])
+    composed = trainer.get_training_transforms([48, 48, 48], (0.0, 0.0), None, (0, 1, 2), False)
+    kinds = [type(transform) for transform in composed.transforms]
+    assert kinds.count(HemisphereMirrorTransform) == 1 and MirrorTransform not in kinds
+
+
+def test_padding_label_survives_the_hemisphere_mirror():
+    permutation = homolog_permutation([0, 10, 49])
+    seg = torch.tensor([[[[-1, 1, 2]]]], dtype=torch.int16)
+    out = HemisphereMirrorTransform((2,), 2, permutation).apply({"segmentation": seg}, axes=[2])
+    assert out["segmentation"].tolist() == [[[[1, 2, -1]]]]

@@ -87,20 +87,19 @@ class UNet(nn.Module):
         skips = []
         for level, block in enumerate(self.down):
             for conv in block["convs"]:
-                x = F.elu_(convolve(conv, x))
+                x = F.elu_(conv3d(x, conv.weight, conv.bias))
             skips.append(x)
-            x = block["bn"](x)
-            if level < self.n_levels - 1:
-                x = F.max_pool3d(x, 2)
+            x = block["bn"](x) if level == self.n_levels - 1 else normalise_and_pool(x, block["bn"])
         for level, block in enumerate(self.up):
-            x = F.interpolate(x, scale_factor=2, mode="nearest")
-            inputs = [skips[self.n_levels - 2 - level], x] if level < self.skip_levels else [x]
-            for conv in block["convs"]:
-                x = F.elu_(convolve(conv, *inputs))
-                inputs = [x]
-            x = block["bn"](x)
-        logits = convolve(self.likelihood, x).permute(0, 2, 3, 4, 1)  # channels last: softmax without a copy
-        return torch.softmax(logits, dim=-1).permute(0, 4, 1, 2, 3)
+            first, *others = block["convs"]
+            skip = skips[self.n_levels - 2 - level] if level < self.skip_levels else None
+            x = F.elu_(upsample_and_convolve(x, skip, first))
+            for conv in others:
+                x = F.elu_(conv3d(x, conv.weight, conv.bias))
+            if level < len(self.up) - 1:
+                x = block["bn"](x)
+        weight, bias = fold_batch_norm(self.up[-1]["bn"], self.likelihood)
+        return softmax_(conv3d(x, weight, bias))
 
 
 def channels_last(x: torch.Tensor) -> torch.Tensor:
@@ -112,30 +111,62 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
     return torch.empty_like(x, memory_format=torch.channels_last_3d).copy_(x)
 
 
-def convolve(conv: nn.Conv3d, *parts: torch.Tensor) -> torch.Tensor:
-    """``conv(torch.cat(parts, dim=1))``, as the sum of each part convolved with its slice of the kernel.
-
-    Concatenating channels-last tensors along channels interleaves them, which costs more than the sum.
-    """
-    kernels = conv.weight.split([part.shape[1] for part in parts], dim=1)
-    output = None
-    for part, kernel in zip(parts, kernels):
-        if output is None:
-            output = conv3d(part, kernel, conv.bias, conv.padding)
-        else:
-            output += conv3d(part, kernel, None, conv.padding)
-    return output
-
-
-def conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding) -> torch.Tensor:
-    """``F.conv3d``, but through oneDNN for float32 on CPU.
+def conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """'Same' convolution (odd kernel), through oneDNN for float32 on CPU.
 
     PyTorch sends a batch-1 convolution to its slow im2col path (``slow_conv3d``) when N*C*D*H <= 20480, a
     heuristic written for 2D images that ignores W: here the first layer (one channel) and the deepest ones.
     """
+    padding = weight.shape[-1] // 2
     if x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available():
-        return torch.mkldnn_convolution(x, weight, bias, padding, (1, 1, 1), (1, 1, 1), 1)
+        return torch.mkldnn_convolution(x, weight, bias, (padding,) * 3, (1, 1, 1), (1, 1, 1), 1)
     return F.conv3d(x, weight, bias, padding=padding)
+
+
+def normalise_and_pool(x: torch.Tensor, norm: nn.BatchNorm3d) -> torch.Tensor:
+    """``F.max_pool3d(norm(x), 2)``, normalising the 8x fewer pooled voxels.
+
+    Batch normalisation is monotonic in each channel (also in floating point): it commutes with the maximum,
+    which it turns into the minimum where its scale is negative.
+    """
+    pooled = F.max_pool3d(x, 2)
+    decreasing = norm.weight < 0
+    if decreasing.any():
+        pooled[:, decreasing] = -F.max_pool3d(-x[:, decreasing], 2)
+    return norm(pooled)
+
+
+def upsample_and_convolve(x: torch.Tensor, skip: torch.Tensor | None, conv: nn.Conv3d) -> torch.Tensor:
+    """``conv(torch.cat([skip, upsampled x]))``, ``x`` upsampled 2x by repetition (or without ``skip``).
+
+    Computed as the sum of ``skip`` and ``x`` convolved with their slices of the kernel: a channels-last
+    concatenation interleaves the channels, which costs more than the sum. A k-tap convolution of the
+    upsampled ``x`` is a (k+1)-tap transposed convolution of ``x`` with stride 2, each fine tap t adding to the
+    coarse taps k-1-t and k-t: 3.4x fewer operations for k=3, and no upsampled copy. Both are exact.
+    """
+    skip_weight, weight = conv.weight.split([0 if skip is None else skip.shape[1], x.shape[1]], dim=1)
+    size = weight.shape[-1]
+    taps = torch.zeros(size + 1, size, dtype=weight.dtype, device=weight.device)
+    for tap in range(size):
+        taps[size - 1 - tap, tap] = taps[size - tap, tap] = 1
+    coarse = torch.einsum("ad,be,cf,oidef->ioabc", taps, taps, taps, weight)
+    output = F.conv_transpose3d(x, coarse.contiguous(memory_format=torch.channels_last_3d),
+                                conv.bias if skip is None else None, stride=2, padding=size // 2)
+    return output if skip is None else output.add_(conv3d(skip, skip_weight, conv.bias))
+
+
+def fold_batch_norm(norm: nn.BatchNorm3d, conv: nn.Conv3d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias of ``conv`` applied after ``norm``, for a 1x1x1 ``conv`` (no padding, so exact)."""
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    shift = norm.bias - norm.running_mean * scale
+    return conv.weight * scale[:, None, None, None], conv.bias + conv.weight.flatten(1) @ shift
+
+
+def softmax_(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over channels, in place: ``torch.softmax`` would allocate another whole image of posteriors."""
+    logits -= logits.amax(dim=1, keepdim=True)
+    logits.exp_()
+    return logits.div_(logits.sum(dim=1, keepdim=True))
 
 
 def gaussian_kernel(sigma: float) -> torch.Tensor:
