@@ -24,6 +24,7 @@ from scipy.spatial.transform import Rotation
 
 from bids_app.interfaces.bias import correct_bias
 from bids_app.interfaces.registration import register_affine
+from bids_app.interfaces.transforms import lps_matrix
 from bids_app.utils.templates import NILEARN_TEMPLATE, build_templateflow_home, get_template_file
 
 logger = logging.getLogger("subseg")
@@ -43,15 +44,6 @@ def _in_memory(path: Path) -> nb.Nifti1Image:
     """The image at ``path``, read now (the temporary TemplateFlow home goes away)."""
     image = nb.load(path)
     return nb.Nifti1Image(np.asanyarray(image.dataobj), image.affine)
-
-
-def _lps_matrix(transform) -> np.ndarray:
-    matrix = np.asarray(transform.GetMatrix()).reshape(3, 3)
-    centre, translation = np.asarray(transform.GetCenter()), np.asarray(transform.GetTranslation())
-    result = np.eye(4)
-    result[:3, :3] = matrix
-    result[:3, 3] = translation + centre - matrix @ centre
-    return result
 
 
 def main() -> None:
@@ -83,13 +75,13 @@ def main() -> None:
     logger.info("final Mattes MI %.4f", registration["FinalMetricValue"])
 
     reference, _ = register_affine(scan, template, mask, nthreads=args.threads)
-    expected = _RAS_TO_LPS @ motion @ _RAS_TO_LPS @ _lps_matrix(reference)
-    error = np.linalg.inv(expected) @ _lps_matrix(transform)
+    expected = _RAS_TO_LPS @ motion @ _RAS_TO_LPS @ lps_matrix(reference)
+    error = np.linalg.inv(expected) @ lps_matrix(transform)
     left, _, right = np.linalg.svd(error[:3, :3])
     angle = np.degrees(np.arccos(np.clip((np.trace(left @ right) - 1.0) / 2.0, -1.0, 1.0)))
     brain = np.argwhere(np.asanyarray(mask.dataobj) > 0)
     points = np.c_[brain, np.ones(len(brain))] @ (_RAS_TO_LPS @ mask.affine).T
-    displacement = np.linalg.norm((points @ expected.T - points @ _lps_matrix(transform).T)[:, :3], axis=1)
+    displacement = np.linalg.norm((points @ expected.T - points @ lps_matrix(transform).T)[:, :3], axis=1)
     logger.info("recovered motion: rotation error %.2f degrees, brain displacement error mean %.2f mm, max %.2f mm",
                 angle, displacement.mean(), displacement.max())
 

@@ -24,6 +24,17 @@ TINY_NNUNET_LABELS = (10, 49, 11, 50, 12, 51, 17, 53, 4, 43)
 
 
 @pytest.fixture(scope="session")
+def templateflow_home(tmp_path_factory):
+    """A TemplateFlow home built offline from nilearn's packaged template, set as ``TEMPLATEFLOW_HOME``."""
+    from bids_app.utils.templates import build_templateflow_home
+
+    home = build_templateflow_home(tmp_path_factory.mktemp("templateflow"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEMPLATEFLOW_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(scope="session")
 def sample_bids(shared_data, tmp_path_factory) -> Path:
     """The sample BIDS dataset (sub-01, sub-02 with references, sub-03 raw), built once per session."""
     from bids_app.utils.sample_data import make_sample_dataset

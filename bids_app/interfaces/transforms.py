@@ -27,6 +27,16 @@ def read_affine(xfm: str | os.PathLike) -> sitk.Transform:
     return transform
 
 
+def lps_matrix(transform: sitk.Transform) -> np.ndarray:
+    """The 4x4 matrix of an ITK affine: template LPS points to T1w LPS points."""
+    matrix = np.asarray(transform.GetMatrix()).reshape(3, 3)
+    centre, translation = np.asarray(transform.GetCenter()), np.asarray(transform.GetTranslation())
+    result = np.eye(4)
+    result[:3, :3] = matrix
+    result[:3, 3] = translation + centre - matrix @ centre
+    return result
+
+
 def apply_affine(image, reference, transform: sitk.Transform, *, invert: bool = False, interpolation: str = "linear"):
     """Resample ``image`` onto ``reference``'s grid through ``transform`` (its inverse with ``invert``).
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
-from . import TRAINER_NAMES
 from .hemisphere import nnUNetTrainerHemisphere, nnUNetTrainerSubsegHemisphere
 from .trainer import nnUNetTrainerSubsegCPU
 

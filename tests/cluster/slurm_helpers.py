@@ -3,6 +3,9 @@
 Debian's ``slurm-wlm`` and ``munge`` (``scripts/ci_slurm.sh``), run as root. Everything the daemons write
 (state, spool, logs, pid files, the munge socket, the job completion log) lies in one folder; the clients
 find the cluster through ``SLURM_CONF``, so a system-wide SLURM, if any, is left alone.
+
+The ``slurm_cluster`` fixture lives here, not in a conftest.py (a second conftest.py module clashes with
+``--doctest-modules`` collecting ``tests/conftest.py``): test modules import it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo")
 
@@ -177,3 +182,19 @@ def _wait(condition, timeout: float, message: str, root: Path) -> None:
             logs = "\n".join(f"--- {path.name}\n{path.read_text()[-2000:]}" for path in sorted(root.rglob("*.log")))
             raise RuntimeError(f"{message} within {timeout} s\n{logs}")
         time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """munged + slurmctld + slurmd started in a temporary folder, stopped (by pid) and removed afterwards."""
+    missing = missing_tools()
+    if missing:
+        pytest.fail(f"SLURM test needs {', '.join(missing)}: bash scripts/ci_slurm.sh", pytrace=False)
+    if os.geteuid() != 0:
+        pytest.fail("the SLURM test starts slurmctld, slurmd and munged: run it as root", pytrace=False)
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from slurm_helpers import slurm_cluster  # noqa: F401  (fixture)
+
 pytestmark = pytest.mark.slurm
 
 SUBJECTS = ("01", "02", "03")

@@ -1,10 +1,25 @@
-"""Helpers of the container tests: project metadata, commands, the host's pip certificates and torch wheel."""
+"""Build and run subseg's Docker image on this machine, with no image hub: helpers and fixtures.
+
+A Docker daemon is used when one answers; otherwise (root, Debian's ``docker.io`` installed, see
+``scripts/ci_docker.sh``) a private one is started with its data in a temporary folder and stopped, data
+removed, at the end of the session. The base image comes from Debian packages (``debootstrap``); the CPU
+torch wheel and the host's CA bundle go into the build the way the host's pip finds them.
+
+The fixtures live here, not in a conftest.py (a second conftest.py module clashes with ``--doctest-modules``
+collecting ``tests/conftest.py``): test modules import them.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 import tomllib
 from pathlib import Path
 
@@ -74,3 +89,196 @@ def local_torch_wheel() -> Path | None:
             for wheel in sorted(folder.glob(f"torch-{installed}-{tag}-*.whl")):
                 return wheel
     return None
+
+
+# --- the Docker daemon ---------------------------------------------------------------------------------------
+
+def _docker_answers(env) -> bool:
+    try:
+        return subprocess.run(["docker", "info"], env=env, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _client_version(client: str) -> int:
+    """Major version of a docker client (0 when unknown)."""
+    try:
+        shown = subprocess.run([client, "version", "--format", "{{.Client.Version}}"], capture_output=True,
+                               text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    match = re.match(r"(\d+)\.", shown.strip())
+    return int(match.group(1)) if match else 0
+
+
+def _choose_client() -> tuple[str, bool]:
+    """A docker client and whether it can build with BuildKit (no layer commits in the build stage: about
+    twice as fast here). Clients before 23 have BuildKit built in; later ones need the buildx plugin. The
+    client packaged with dockerd comes first."""
+    candidates = []
+    if shutil.which("dockerd"):
+        candidates.append(str(Path(shutil.which("dockerd")).parent / "docker"))
+    if shutil.which("docker"):
+        candidates.append(shutil.which("docker"))
+    candidates = [client for client in dict.fromkeys(candidates) if os.access(client, os.X_OK)]
+    if not candidates:
+        pytest.fail("no docker client: install Debian's docker.io (bash scripts/ci_docker.sh)", pytrace=False)
+    for client in candidates:
+        version = _client_version(client)
+        if 0 < version < 23:
+            return client, True
+        if subprocess.run([client, "buildx", "version"], capture_output=True).returncode == 0:
+            return client, True
+    return candidates[0], False
+
+
+@pytest.fixture(scope="session")
+def docker_env():
+    """Environment for ``docker`` commands: a daemon that answers (started here and stopped after if need be).
+
+    ``docker`` in the tests runs the client chosen by :func:`_choose_client` (its folder leads ``PATH``).
+    """
+    client, buildkit = _choose_client()
+    env = {**os.environ, "PATH": f"{Path(client).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "DOCKER_BUILDKIT": os.environ.get("DOCKER_BUILDKIT", "1" if buildkit else "0")}
+    if _docker_answers(env):
+        yield env
+        return
+    if shutil.which("dockerd") is None or os.geteuid() != 0:
+        pytest.fail("no Docker daemon answers and none can be started here (needs root and dockerd: "
+                    "bash scripts/ci_docker.sh)", pytrace=False)
+    root = Path(tempfile.mkdtemp(prefix="subseg-dockerd-"))
+    socket = root / "docker.sock"
+    env["DOCKER_HOST"] = f"unix://{socket}"
+    log = open(root / "dockerd.log", "w")
+    daemon = subprocess.Popen(
+        ["dockerd", "--data-root", root / "data", "--exec-root", root / "exec", "--pidfile", root / "dockerd.pid",
+         "--host", env["DOCKER_HOST"]],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _docker_answers(env):
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"dockerd did not start:\n{(root / 'dockerd.log').read_text()[-3000:]}", pytrace=False)
+            time.sleep(1)
+        yield env
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        log.close()
+        subprocess.run(["umount", "-R", root / "exec"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the images ----------------------------------------------------------------------------------------------
+
+def _debian_mirror() -> str:
+    """The Debian mirror this host's apt uses (``SUBSEG_DEBIAN_MIRROR`` overrides), else deb.debian.org."""
+    if os.environ.get("SUBSEG_DEBIAN_MIRROR"):
+        return os.environ["SUBSEG_DEBIAN_MIRROR"]
+    sources = list(Path("/etc/apt").glob("sources.list.d/*.sources")) + [Path("/etc/apt/sources.list")]
+    for source in sources:
+        if source.is_file():
+            for line in source.read_text().splitlines():
+                if not line.lstrip().startswith("#"):
+                    for url in re.findall(r"(https?://\S+/debian)(?=\s|/?$)", line):
+                        return url
+    return "http://deb.debian.org/debian"
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_env, tmp_path_factory):
+    """A Debian bookworm image with Python and venv, trusting the host's CA bundle (no image hub needed)."""
+    if shutil.which("debootstrap") is None or os.geteuid() != 0:
+        pytest.fail("the base image needs root and debootstrap (bash scripts/ci_docker.sh)", pytrace=False)
+    bundle = host_ca_bundle()
+    name = f"{TEST_IMAGE}-base:bookworm"
+    rootfs = Path(tempfile.mkdtemp(prefix="subseg-rootfs-"))
+    try:
+        started = time.monotonic()
+        run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv", "bookworm", rootfs,
+             _debian_mirror()], timeout=900, log=tmp_path_factory.mktemp("logs") / "debootstrap.log")
+        changes = ["ENV LANG=C.UTF-8"]
+        if bundle is not None:
+            # Debian's ca-certificates rewrites the standard bundle: the host's goes in under its own name.
+            shutil.copyfile(bundle, rootfs / "usr/local/share/host-ca-bundle.pem")
+            changes.append("ENV PIP_CERT=/usr/local/share/host-ca-bundle.pem")
+        for folder in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for item in (rootfs / folder).glob("*"):
+                if item.is_file():
+                    item.unlink()
+        tar = subprocess.Popen(["tar", "-C", rootfs, "--exclude=./proc/*", "--exclude=./sys/*",
+                                "--exclude=./dev/*", "-c", "."], stdout=subprocess.PIPE)
+        command = ["docker", "import"] + [f"--change={change}" for change in changes] + ["-", name]
+        imported = subprocess.run(command, stdin=tar.stdout, env=docker_env, capture_output=True, text=True)
+        tar.stdout.close()
+        tar.wait()
+        if imported.returncode != 0:
+            pytest.fail(f"docker import failed: {imported.stderr}", pytrace=False)
+        print(f"\nbase image {name}: {time.monotonic() - started:.0f} s")
+    finally:
+        subprocess.run(["umount", "-R", rootfs / "proc"], capture_output=True)
+        shutil.rmtree(rootfs, ignore_errors=True)
+    yield name
+    subprocess.run(["docker", "rmi", "-f", name], env=docker_env, capture_output=True)
+
+
+def _context_files() -> list[str]:
+    """The repository's files as git sees them (tracked and untracked, ignored ones left out)."""
+    try:
+        listed = subprocess.run(["git", "-C", REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                capture_output=True, check=True)
+        return [name for name in listed.stdout.decode().split("\0") if name and (REPO / name).is_file()]
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".git", ".venv", "node_modules", "__pycache__", "work", ".pytest_cache"}
+        return [str(path.relative_to(REPO)) for path in REPO.rglob("*")
+                if path.is_file() and not skip & set(path.relative_to(REPO).parts)]
+
+
+@pytest.fixture(scope="session")
+def subseg_image(docker_env, base_image, tmp_path_factory):
+    """subseg's image, built from the repository's Dockerfile on ``base_image`` with the CPU torch wheel."""
+    wheel = local_torch_wheel()
+    if wheel is None:
+        pytest.fail("no local wheel of the installed torch in PIP_FIND_LINKS / pip's find-links: the image "
+                    "build needs it (a torch from PyPI would be a multi-GB CUDA build)", pytrace=False)
+    version = project_metadata()["version"]
+    tag = f"{TEST_IMAGE}:{version}"
+    context = tmp_path_factory.mktemp("docker_context")
+    for name in _context_files():
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, context / name)
+    (context / "wheels").mkdir(exist_ok=True)
+    shutil.copy2(wheel, context / "wheels" / wheel.name)
+    torch_version = wheel.name.split("-")[1]
+    revision = subprocess.run(["git", "-C", REPO, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    started = time.monotonic()
+    run(["docker", "build", "--tag", tag,
+         "--build-arg", f"BASE_IMAGE={base_image}",
+         "--build-arg", f"TORCH_SPEC=torch=={torch_version}",
+         "--build-arg", "SYNTHSEG_WEIGHTS=skip",
+         "--build-arg", "TEMPLATEFLOW_TEMPLATES=",
+         "--build-arg", f"VERSION={version}",
+         "--build-arg", f"IMAGE_NAME={TEST_IMAGE}",
+         "--build-arg", f"VCS_REF={revision}",
+         "--build-arg", f"BUILD_DATE={time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
+         context], env=docker_env, timeout=1800, log=tmp_path_factory.mktemp("logs") / "docker-build.log")
+    print(f"\nimage {tag}: built in {time.monotonic() - started:.0f} s")
+    shutil.rmtree(context, ignore_errors=True)
+    yield tag
+    subprocess.run(["docker", "rmi", "-f", tag], env=docker_env, capture_output=True)
+    subprocess.run(["docker", "image", "prune", "-f"], env=docker_env, capture_output=True)
+    subprocess.run(["docker", "builder", "prune", "-af"], env=docker_env, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def inspect_image(docker_env):
+    """``docker inspect`` of an image, as a dict."""
+    def inspect(tag: str) -> dict:
+        return json.loads(run(["docker", "inspect", tag], env=docker_env).stdout)[0]
+    return inspect

@@ -14,7 +14,9 @@ import nibabel as nb
 import numpy as np
 import pytest
 
-from docker_helpers import OTHER_UID, TEST_IMAGE, project_metadata, run
+from docker_helpers import (  # noqa: F401  (fixtures)
+    OTHER_UID, TEST_IMAGE, base_image, docker_env, inspect_image, project_metadata, run, subseg_image,
+)
 
 pytestmark = pytest.mark.container
 

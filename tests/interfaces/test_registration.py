@@ -10,28 +10,10 @@ from scipy.spatial.transform import Rotation
 
 from bids_app.interfaces.bias import N4BiasCorrection
 from bids_app.interfaces.registration import TemplateRegistration
-from bids_app.interfaces.transforms import read_affine
-from bids_app.utils.templates import NILEARN_TEMPLATE, build_templateflow_home, get_template_file
+from bids_app.interfaces.transforms import lps_matrix, read_affine
+from bids_app.utils.templates import NILEARN_TEMPLATE, get_template_file
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
-
-
-@pytest.fixture(scope="module")
-def templateflow_home(tmp_path_factory):
-    home = build_templateflow_home(tmp_path_factory.mktemp("templateflow"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TEMPLATEFLOW_HOME", str(home))
-        yield home
-
-
-def lps_matrix(transform):
-    """The 4x4 matrix of an ITK affine (template LPS points to T1w LPS points)."""
-    matrix = np.asarray(transform.GetMatrix()).reshape(3, 3)
-    centre, translation = np.asarray(transform.GetCenter()), np.asarray(transform.GetTranslation())
-    result = np.eye(4)
-    result[:3, :3] = matrix
-    result[:3, 3] = translation + centre - matrix @ centre
-    return result
 
 
 def register(path, folder):

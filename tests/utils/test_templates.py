@@ -6,15 +6,7 @@ import nibabel as nb
 import numpy as np
 import pytest
 
-from bids_app.utils.templates import NILEARN_TEMPLATE, TemplateNotFoundError, build_templateflow_home, get_template_file
-
-
-@pytest.fixture(scope="module")
-def templateflow_home(tmp_path_factory):
-    home = build_templateflow_home(tmp_path_factory.mktemp("templateflow"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TEMPLATEFLOW_HOME", str(home))
-        yield home
+from bids_app.utils.templates import NILEARN_TEMPLATE, TemplateNotFoundError, get_template_file
 
 
 def test_template_and_mask_come_from_templateflow(templateflow_home):

@@ -141,16 +141,19 @@ def upsample_and_convolve(x: torch.Tensor, skip: torch.Tensor | None, conv: nn.C
 
     Computed as the sum of ``skip`` and ``x`` convolved with their slices of the kernel: a channels-last
     concatenation interleaves the channels, which costs more than the sum. A k-tap convolution of the
-    upsampled ``x`` is a (k+1)-tap transposed convolution of ``x`` with stride 2, each fine tap t adding to the
-    coarse taps k-1-t and k-t: 3.4x fewer operations for k=3, and no upsampled copy. Both are exact.
+    upsampled ``x`` is a (k+1)-tap transposed convolution of ``x`` with stride 2 whose kernel, along each axis,
+    sums neighbouring taps of the flipped kernel: 3.4x fewer operations for k=3, and no upsampled copy. Both
+    are exact up to rounding.
     """
     skip_weight, weight = conv.weight.split([0 if skip is None else skip.shape[1], x.shape[1]], dim=1)
     size = weight.shape[-1]
-    taps = torch.zeros(size + 1, size, dtype=weight.dtype, device=weight.device)
-    for tap in range(size):
-        taps[size - 1 - tap, tap] = taps[size - tap, tap] = 1
-    coarse = torch.einsum("ad,be,cf,oidef->ioabc", taps, taps, taps, weight)
-    output = F.conv_transpose3d(x, coarse.contiguous(memory_format=torch.channels_last_3d),
+    coarse = weight.flip(2, 3, 4)
+    for dim in (2, 3, 4):
+        summed = coarse.new_zeros(*coarse.shape[:dim], size + 1, *coarse.shape[dim + 1:])
+        summed.narrow(dim, 0, size).add_(coarse)
+        summed.narrow(dim, 1, size).add_(coarse)
+        coarse = summed
+    output = F.conv_transpose3d(x, coarse.transpose(0, 1).contiguous(memory_format=torch.channels_last_3d),
                                 conv.bias if skip is None else None, stride=2, padding=size // 2)
     return output if skip is None else output.add_(conv3d(skip, skip_weight, conv.bias))
 
