@@ -3,7 +3,8 @@
 Builds the SynthSeg 2.0 U-Net in Keras with seeded random weights, saves it in the published h5 layout,
 loads that file with subseg's converter, and times forward passes of each on the same real T1w
 (``--data``: a 3D image, e.g. niivue's norm.mgz), after one warm-up pass each. The two frameworks take turns,
-so that load from other processes falls on both alike. Prints both median times and their ratio.
+so that load from other processes falls on both alike. Prints both median times and their ratio. Memory
+is allocated as in the app on CPU (``keep_freed_memory``).
 
     python benchmarks/synthseg.py --data PATH/norm.mgz --size 160 192 224 --threads 2
 """
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engines"
 from synthseg_keras_reference import build_unet, save_published_layout  # noqa: E402
 
 from bids_app.engines.synthseg.convert import load_keras_weights  # noqa: E402
+from bids_app.engines.synthseg.engine import keep_freed_memory  # noqa: E402
 from bids_app.engines.synthseg.labels import SEGMENTATION_LABELS  # noqa: E402
 from bids_app.engines.synthseg.network import UNet  # noqa: E402
 from bids_app.engines.synthseg.pipeline import rescale  # noqa: E402
@@ -70,6 +72,7 @@ def main(argv=None) -> int:
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     torch.set_num_threads(args.threads)
+    keep_freed_memory()
 
     image = centred_input(args.data, args.size)
     keras_unet = build_unet(1, len(SEGMENTATION_LABELS["2.0"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 from pathlib import Path
@@ -28,6 +29,23 @@ LOGGER = logging.getLogger("subseg")
 
 #: The engine reorients and resamples internally (as SynthSeg does): hand it the T1w as it is.
 CONFORM = None
+#: glibc's ``mallopt`` parameters (malloc.h).
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+
+
+def keep_freed_memory() -> None:
+    """Have glibc's malloc keep freed memory for the next tensors, as TensorFlow's allocator does.
+
+    By default every block above 32 MiB (or less) is a fresh ``mmap``, zeroed by the kernel page by page and
+    unmapped when freed: about 280k page faults per U-Net pass at 96x128x128 on CPU, a sixth of its time.
+    Process-wide; no-op without glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(M_MMAP_MAX, 0)  # large blocks from the heap, which keeps what is freed ...
+    libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)  # ... up to 2 GiB at its top
 
 
 def weights_version(path: str | Path, robust: bool = False) -> str:
@@ -75,6 +93,8 @@ class SynthSegEngine:
         self.robust, self.parc, self.probabilities, self.crop = robust, parc, probabilities, crop
         self.fast = fast or robust  # SynthSeg's robust mode always runs with --fast
         self.device = select_device(device, omp_nthreads)
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.network = load_network(self.weights, robust, self.parc_weights, flip=not self.fast).to(self.device)
         self.labels = np.asarray(self.network.labels)
         self.version = weights_version(self.weights, robust)
