@@ -140,8 +140,7 @@ def run_participant(config: Config) -> int:
     """Segment every selected T1w; return the number of images that failed."""
     from nipype import config as nipype_config
 
-    from .utils.crashes import failures_from_crashfiles
-    from .workflows.base import branch_name, init_subseg_wf
+    from .workflows.base import init_subseg_wf
 
     execution, segmentation = config.execution, config.segmentation
     check_writable(execution.output_dir)
@@ -162,6 +161,7 @@ def run_participant(config: Config) -> int:
     logs = execution.output_dir / "logs"
     atomic_write_text(logs / f"config-{segmentation.desc}.toml", config.to_toml())
     if not todo:
+        update_dseg_tsv(execution.output_dir, labels_written(execution.output_dir, t1w_files, segmentation.desc))
         return 0
 
     run_dir = execution.work_dir / f"subseg_{segmentation.desc}_wf"
@@ -182,29 +182,47 @@ def run_participant(config: Config) -> int:
     elif plugin == "MultiProc":
         plugin_args.setdefault("n_procs", config.nipype.nprocs)
         plugin_args.setdefault("raise_insufficient", False)
+    elif plugin in ("SLURM", "SLURMGraph"):
+        os.environ.setdefault("LOGNAME", os.environ.get("USER") or str(os.getuid()))  # nipype names jobs after it
     started = {path for path in crash_dir.glob("crash-*")} if crash_dir.exists() else set()
     try:
         workflow.run(plugin=plugin, plugin_args=plugin_args)
     except RuntimeError:
         pass  # each failed image is reported below from its crash file
-    branches = {branch_name(t1w): t1w for t1w in todo}
-    failures = []
-    for node, message in failures_from_crashfiles(crash_dir, exclude=started):
-        t1w = next((path for branch, path in branches.items() if branch in node), None)
+    if plugin == "SLURMGraph":
+        LOGGER.info("Submitted %d image(s) to SLURM as one job graph; when the jobs have finished, rerun this "
+                    "command: it keeps the finished outputs, reports failures and completes dseg.tsv", len(todo))
+        return 0
+    failed = report_failures(crash_dir, started, todo)
+    update_dseg_tsv(execution.output_dir, labels_written(execution.output_dir, t1w_files, segmentation.desc))
+    LOGGER.info("Segmented %d of %d image(s); outputs in %s", len(todo) - len(failed), len(todo),
+                execution.output_dir)
+    return len(failed)
+
+
+def report_failures(crash_dir: Path, exclude, t1w_files: list[Path]) -> set[Path]:
+    """Log one line per failed image (naming the file and the problem); return the failed images."""
+    from .utils.crashes import failures_from_crashfiles
+    from .workflows.base import branch_name
+
+    branches = {branch_name(t1w): t1w for t1w in t1w_files}
+    failed = set()
+    for node, message in failures_from_crashfiles(crash_dir, exclude=exclude):
+        t1w = next((path for branch, path in branches.items() if f".{branch}." in f".{node}."), None)
         if t1w is not None and t1w.name not in message:
             message = f"{t1w}: {message}"
-        failures.append(message)
+        failed.add(t1w)
         LOGGER.error(message)
-    if failures:
+    if failed:
         LOGGER.info("Tracebacks of the failures are in %s", crash_dir)
-    done = [t1w for t1w in todo if derivative_path(execution.output_dir, t1w, desc=segmentation.desc,
-                                                   suffix="dseg", extension=".nii.gz").is_file()]
-    labels = set()
-    for t1w in done:
-        volumes = derivative_path(execution.output_dir, t1w, desc=segmentation.desc, suffix="volumes",
-                                  extension=".tsv")
-        labels |= set(pd.read_csv(volumes, sep="\t")["label"])
-    update_dseg_tsv(execution.output_dir, labels | {0})
-    LOGGER.info("Segmented %d of %d image(s); outputs in %s", len(todo) - len(failures), len(todo),
-                execution.output_dir)
-    return len(failures)
+    return failed
+
+
+def labels_written(output_dir: Path, t1w_files, desc: str) -> set[int]:
+    """Every label in the volume tables of ``desc`` written for ``t1w_files`` (and background)."""
+    labels = {0}
+    for t1w in t1w_files:
+        volumes = derivative_path(output_dir, t1w, desc=desc, suffix="volumes", extension=".tsv")
+        if volumes.is_file():
+            labels |= set(pd.read_csv(volumes, sep="\t")["label"])
+    return labels

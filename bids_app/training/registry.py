@@ -1,5 +1,6 @@
 """The trainers subseg trains with, as classes imported directly (never looked up by name, which imports timm).
 
+>>> from bids_app.training import TRAINER_NAMES
 >>> sorted(TRAINERS) == sorted(TRAINER_NAMES)
 True
 >>> trainer_class("nnUNetTrainer", hemisphere_aware=True).__name__

@@ -1,7 +1,8 @@
 """``--nipype-plugin SLURM`` / ``SLURMGraph`` on a real one-node SLURM cluster: every nipype node is an sbatch
 job, the jobs run the same Python as the submitting ``subseg``, and the derivatives equal MultiProc's.
 
-Slow (several minutes on 2 cores: seven MeshNet segmentations); CI runs it.
+The tiny real nnU-Net of the test suite segments (seven segmentations take a few minutes on 2 cores);
+CI runs it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ def three_t1w(sample_bids, tmp_path_factory) -> Path:
     return bids
 
 
+@pytest.fixture(scope="module")
+def model(tiny_nnunet_model) -> tuple[str, str]:
+    """The ``--model`` option every run of this module uses."""
+    return ("--model", str(tiny_nnunet_model))
+
+
 def subseg(bids: Path, out: Path, work: Path, *options: str, env=None, participants=SUBJECTS):
     """Run ``python -m bids_app participant`` (the venv's Python) and return the finished process.
 
@@ -68,7 +75,7 @@ def watch_queue(cluster, stop: threading.Event, seen: dict) -> None:
 
 
 def outputs(out: Path) -> dict[str, Path]:
-    """The label maps, brain masks and volume tables under ``out``, by file name."""
+    """The label maps, masks and volume tables under ``out``, by file name."""
     return {path.name: path for pattern in ("*_dseg.nii.gz", "*_mask.nii.gz", "*_volumes.tsv")
             for path in sorted(out.glob(f"sub-*/**/anat/{pattern}"))}
 
@@ -85,11 +92,11 @@ def assert_same_outputs(expected: dict[str, Path], got: dict[str, Path]) -> None
 
 
 @pytest.fixture(scope="module")
-def multiproc_run(three_t1w, tmp_path_factory):
+def multiproc_run(three_t1w, model, tmp_path_factory):
     """The reference: the same three images with the default MultiProc plugin."""
     root = tmp_path_factory.mktemp("multiproc")
     started = time.monotonic()
-    result = subseg(three_t1w, root / "out", root / "work", "--nprocs", "2")
+    result = subseg(three_t1w, root / "out", root / "work", "--nprocs", "2", *model)
     print(f"\nMultiProc, 3 images: {time.monotonic() - started:.0f} s")
     assert result.returncode == 0, result.stderr[-4000:]
     found = outputs(root / "out")
@@ -97,7 +104,7 @@ def multiproc_run(three_t1w, tmp_path_factory):
     return root / "out"
 
 
-def test_slurm_plugin_matches_multiproc(slurm_cluster, three_t1w, multiproc_run, tmp_path):
+def test_slurm_plugin_matches_multiproc(slurm_cluster, three_t1w, multiproc_run, model, tmp_path):
     plugin_args = {"sbatch_args": "--partition=debug --cpus-per-task=1", "template": TEMPLATE,
                    "max_tries": 2, "retry_timeout": 2}
     seen: dict[str, str] = {}
@@ -108,7 +115,7 @@ def test_slurm_plugin_matches_multiproc(slurm_cluster, three_t1w, multiproc_run,
     watcher.start()
     try:
         result = subseg(three_t1w, tmp_path / "out", tmp_path / "work", "--nipype-plugin", "SLURM",
-                        "--nipype-plugin-args", json.dumps(plugin_args), env=slurm_cluster.env)
+                        "--nipype-plugin-args", json.dumps(plugin_args), *model, env=slurm_cluster.env)
     finally:
         stop.set()
         watcher.join()
@@ -137,13 +144,14 @@ def test_slurm_plugin_matches_multiproc(slurm_cluster, three_t1w, multiproc_run,
     assert_same_outputs(outputs(multiproc_run), outputs(tmp_path / "out"))
 
 
-def test_slurmgraph_plugin_matches_multiproc(slurm_cluster, three_t1w, multiproc_run, tmp_path):
+def test_slurmgraph_plugin_matches_multiproc(slurm_cluster, three_t1w, multiproc_run, model, tmp_path):
     """SLURMGraph submits the whole graph (with dependencies) at once; the outputs come once the queue drains."""
     plugin_args = {"sbatch_args": "--partition=debug --cpus-per-task=1", "template": TEMPLATE}
     before = len(slurm_cluster.jobcomp())
     started = time.monotonic()
     result = subseg(three_t1w, tmp_path / "out", tmp_path / "work", "--nipype-plugin", "SLURMGraph",
-                    "--nipype-plugin-args", json.dumps(plugin_args), env=slurm_cluster.env, participants=("01",))
+                    "--nipype-plugin-args", json.dumps(plugin_args), *model, env=slurm_cluster.env,
+                    participants=("01",))
     assert result.returncode == 0, result.stderr[-4000:]
     print("\nsubseg with SLURMGraph said:\n" + result.stderr[-1500:])
     slurm_cluster.wait_idle(timeout=1800)
