@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engines"
 from synthseg_keras_reference import build_unet, save_published_layout  # noqa: E402
 
 from bids_app.engines.synthseg.convert import load_keras_weights  # noqa: E402
-from bids_app.engines.synthseg.engine import keep_freed_memory  # noqa: E402
+from bids_app.utils.memory import keep_freed_memory  # noqa: E402
 from bids_app.engines.synthseg.labels import SEGMENTATION_LABELS  # noqa: E402
 from bids_app.engines.synthseg.network import UNet  # noqa: E402
 from bids_app.engines.synthseg.pipeline import rescale  # noqa: E402

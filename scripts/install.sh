@@ -10,7 +10,8 @@ PYTHON="${PYTHON:-python3}"
 "$PYTHON" -m venv .venv
 .venv/bin/pip install --quiet "$TORCH_SPEC"
 constraint="$(mktemp)"
-.venv/bin/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > "$constraint"
+.venv/bin/python -c "from importlib.metadata import version; print('torch==' + version('torch').split('+')[0])" \
+    > "$constraint"
 .venv/bin/pip install --quiet -c "$constraint" -e '.[test]'
 rm -f "$constraint"
 if command -v npm >/dev/null; then

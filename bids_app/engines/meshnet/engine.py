@@ -21,6 +21,7 @@ import torch
 
 from ...utils.conform import conform, resample_like
 from ...utils.device import select_device
+from ...utils.memory import keep_freed_memory
 from ..base import Segmentation
 from . import inference
 from .classes import class_labels, read_class_names
@@ -87,6 +88,8 @@ class MeshNetEngine:
 
     def __init__(self, device="auto", omp_nthreads=None, parc=False, probabilities=False):
         self.device = select_device(device, omp_nthreads)
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.parc = bool(parc)
         self.probabilities = bool(probabilities)
         self.segmenter = load_packaged_model(SEGMENTATION_MODEL)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ...utils.torch_conv import channels_last, conv3d
 from .network import NORM_EPSILON, ConvStep, MeshNet
 
 #: Planes per slab along the first axis: small enough to bound temporaries, large enough to keep oneDNN busy.
@@ -20,7 +21,7 @@ SLAB = 32
 
 def features(network: MeshNet, volume: torch.Tensor, slab: int = SLAB) -> torch.Tensor:
     """Output (1, C, D, H, W) of every layer but the last, for a (D, H, W) float32 ``volume``."""
-    x = volume[None, None].contiguous(memory_format=torch.channels_last_3d)
+    x = channels_last(volume[None, None])
     for step in network.steps[:-1]:
         x = _apply(step, x, slab)
     return x
@@ -96,4 +97,4 @@ def _conv_slab(step: ConvStep, x: torch.Tensor, start: int, stop: int) -> torch.
     missing_before, missing_after = halo - (start - first), halo - (last - stop)
     if missing_before or missing_after:
         piece = F.pad(piece, (0, 0, 0, 0, missing_before, missing_after))
-    return F.conv3d(piece, conv.weight, conv.bias, padding=(0, *conv.padding[1:]), dilation=conv.dilation)
+    return conv3d(piece, conv.weight, conv.bias, padding=(0, *conv.padding[1:]), dilation=conv.dilation)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 from pathlib import Path
@@ -24,30 +23,12 @@ from bids_app.engines.synthseg.network import SynthSegNetwork
 from bids_app.engines.synthseg.weights import resolve, sha256sum
 from bids_app.utils.conform import resample_like
 from bids_app.utils.device import select_device
+from bids_app.utils.memory import keep_freed_memory
 
 LOGGER = logging.getLogger("subseg")
 
 #: The engine reorients and resamples internally (as SynthSeg does): hand it the T1w as it is.
 CONFORM = None
-#: glibc's ``mallopt`` parameters (malloc.h).
-M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-
-
-def keep_freed_memory() -> None:
-    """Have glibc's malloc keep freed memory for the next tensors, as TensorFlow's allocator does.
-
-    By default every block above 32 MiB (or less) is a fresh ``mmap``, zeroed by the kernel page by page and
-    unmapped when freed: about 280k page faults per U-Net pass at 96x128x128 on CPU, a sixth of its time.
-    Process-wide; no-op without glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.mallopt(M_MMAP_MAX, 0)  # large blocks from the heap, which keeps what is freed ...
-    libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)  # ... up to 2 GiB at its top
-
-
 def weights_version(path: str | Path, robust: bool = False) -> str:
     """SynthSeg version of a segmentation weights file, from the number of labels it outputs."""
     layer = "unet2_likelihood" if robust else "unet_likelihood"

@@ -22,6 +22,8 @@ from bids_app.engines.synthseg.labels import (
     SEGMENTATION_LABELS,
     flip_permutation,
 )
+from bids_app.utils.torch_conv import channels_last
+from bids_app.utils.torch_conv import conv3d as fast_conv3d
 
 #: Keras' BatchNormalization default epsilon.
 KERAS_BN_EPSILON = 1e-3
@@ -102,25 +104,9 @@ class UNet(nn.Module):
         return softmax_(conv3d(x, weight, bias))
 
 
-def channels_last(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in channels-last memory order, with channels-last strides even for a single channel.
-
-    ``x.contiguous(memory_format=torch.channels_last_3d)`` returns a one-channel tensor unchanged, whose strides
-    oneDNN then reads as NCDHW: the first convolution would write NCDHW, and every later layer convert it.
-    """
-    return torch.empty_like(x, memory_format=torch.channels_last_3d).copy_(x)
-
-
 def conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """'Same' convolution (odd kernel), through oneDNN for float32 on CPU.
-
-    PyTorch sends a batch-1 convolution to its slow im2col path (``slow_conv3d``) when N*C*D*H <= 20480, a
-    heuristic written for 2D images that ignores W: here the first layer (one channel) and the deepest ones.
-    """
-    padding = weight.shape[-1] // 2
-    if x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available():
-        return torch.mkldnn_convolution(x, weight, bias, (padding,) * 3, (1, 1, 1), (1, 1, 1), 1)
-    return F.conv3d(x, weight, bias, padding=padding)
+    """'Same' convolution (odd kernel) on oneDNN."""
+    return fast_conv3d(x, weight, bias, weight.shape[-1] // 2)
 
 
 def normalise_and_pool(x: torch.Tensor, norm: nn.BatchNorm3d) -> torch.Tensor:
