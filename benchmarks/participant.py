@@ -10,7 +10,9 @@ in a fresh Python process, so both pay for interpreter start-up, imports and mod
   subject's T1w (already reoriented to RAS, as subseg's training data are), then writes the label map;
 - subseg: ``subseg bids out participant --participant-label SUBJECT --model MODEL`` (validation, conforming,
   the same predictor, resampling back, volumes, QC picture, report, derivatives);
-- meshnet: the default engine on the same subject.
+- meshnet: the default engine on the same subject;
+- meshnet+prep: the same with ``--bias-correction --align-to`` nilearn's ICBM 2009a template (TemplateFlow home
+  built offline): the difference to meshnet is what N4 and the alignment cost.
 
 Prints seconds and peak RSS for each and the ratio subseg / bare (goal: under 1.5).
 """
@@ -18,6 +20,7 @@ Prints seconds and peak RSS for each and the ratio subseg / bare (goal: under 1.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -30,6 +33,7 @@ import nibabel as nb
 
 from bids_app.utils.conform import conform
 from bids_app.utils.sample_data import make_sample_dataset
+from bids_app.utils.templates import NILEARN_TEMPLATE, build_templateflow_home
 
 #: nnU-Net used the way its own documentation shows for in-memory prediction, without any subseg code.
 BARE_PREDICTOR = textwrap.dedent("""
@@ -57,15 +61,15 @@ BARE_PREDICTOR = textwrap.dedent("""
 """)
 
 
-def _timed_process(label: str, command: list[str]) -> float:
+def _timed_process(label: str, command: list[str], env=None) -> float:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"{label} failed:\n{result.stderr[-3000:]}")
     peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024**2
-    print(f"{label:<8} {seconds:7.1f} s   peak RSS of any run so far {peak:5.2f} GB", flush=True)
+    print(f"{label:<13} {seconds:7.1f} s   peak RSS of any run so far {peak:5.2f} GB", flush=True)
     return seconds
 
 
@@ -102,8 +106,14 @@ def main() -> None:
                                        str(tmp / "bare.nii.gz"), str(args.threads)])
         ours = _timed_process("subseg", [*subseg[:4], str(tmp / "out_nnunet"), *subseg[5:], "--model", str(model),
                                          "-w", str(tmp / "work_nnunet")])
-        _timed_process("meshnet", [*subseg[:4], str(tmp / "out_meshnet"), *subseg[5:], "-w", str(tmp / "work_mesh")])
+        meshnet = _timed_process("meshnet", [*subseg[:4], str(tmp / "out_meshnet"), *subseg[5:],
+                                             "-w", str(tmp / "work_mesh")])
+        env = dict(os.environ, TEMPLATEFLOW_HOME=str(build_templateflow_home(tmp / "templateflow")))
+        prepared = _timed_process("meshnet+prep", [*subseg[:4], str(tmp / "out_prep"), *subseg[5:], "-w",
+                                                   str(tmp / "work_prep"), "--bias-correction", "--align-to",
+                                                   NILEARN_TEMPLATE], env=env)
         print(f"subseg / bare nnUNetPredictor: {ours / bare:.2f}x (goal: under 1.5x)")
+        print(f"N4 + template alignment, in the workflow: {prepared - meshnet:.1f} s (goal: under 60 s)")
 
 
 if __name__ == "__main__":
