@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ from .config import Config
 from .errors import SubsegError
 from .labels import LABELS
 from .utils.atomic import atomic_write_text
+from .utils.checksums import sha256_of
 from .utils.bids_io import (
     bids_uri,
     collect_t1w,
@@ -29,15 +29,6 @@ LOGGER = logging.getLogger("subseg")
 
 class OutputError(SubsegError):
     """The output folder cannot be written."""
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def software_versions() -> dict:
@@ -64,7 +55,7 @@ def dseg_metadata(t1w: Path, config: Config) -> dict:
         "Manual": False,
         "SoftwareVersions": software_versions(),
         "SubsegSettings": segmentation.settings(),
-        "SourceSHA256": file_sha256(t1w),
+        "SourceSHA256": sha256_of(t1w),
     }
 
 

@@ -9,7 +9,6 @@ handed to ``nnUNetPredictor`` directly (no trainer lookup by name, which would i
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
@@ -23,6 +22,7 @@ import numpy as np
 from ..errors import SubsegError
 from ..labels import homologous_pairs, label_index
 from ..training.mirroring import PLANS_KEY, homolog_permutation
+from ..utils.checksums import sha256_of
 from ..utils.conform import conform, resample_like
 from ..utils.device import select_device
 from .base import Segmentation
@@ -133,15 +133,6 @@ def validate_model_folder(model_dir, folds=None, checkpoint: str = "checkpoint_f
     )
 
 
-def _sha256(paths) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
 class NNUNetEngine:
     """A trained nnU-Net model, loaded once; :meth:`predict` segments one T1w in memory."""
 
@@ -157,8 +148,8 @@ class NNUNetEngine:
         self.provenance = {
             "Engine": "nnunet",
             "Model": self.model.path.name,
-            "ModelSHA256": _sha256([self.model.path / "plans.json", self.model.path / "dataset.json",
-                                    *self.model.checkpoints]),
+            "ModelSHA256": sha256_of(self.model.path / "plans.json", self.model.path / "dataset.json",
+                                    *self.model.checkpoints),
             "Trainer": self.trainer,
             "Plans": self.model.plans_name,
             "Configuration": self.model.configuration,

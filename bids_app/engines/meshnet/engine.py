@@ -9,7 +9,6 @@ NIfTI order (brainchop reads slices as z, y, x and transposes them back).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from importlib import resources
@@ -19,6 +18,7 @@ import nibabel as nb
 import numpy as np
 import torch
 
+from ...utils.checksums import sha256_of
 from ...utils.conform import conform, resample_like
 from ...utils.device import select_device
 from ...utils.memory import keep_freed_memory
@@ -65,7 +65,7 @@ def load_packaged_model(name: str) -> PackagedModel:
     if len(classes) != network.n_classes:
         raise ValueError(f"{folder / 'colormap.json'}: {len(classes)} names for {network.n_classes} classes")
     weights = sorted(path for path in folder.glob("*.bin"))
-    digest = hashlib.sha256(b"".join(path.read_bytes() for path in weights)).hexdigest()
+    digest = sha256_of(*weights)
     return PackagedModel(name, model_json, network, classes, ",".join(path.name for path in weights), digest)
 
 

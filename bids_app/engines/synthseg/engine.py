@@ -20,7 +20,8 @@ from bids_app.engines.synthseg.labels import (
     topology_classes,
 )
 from bids_app.engines.synthseg.network import SynthSegNetwork
-from bids_app.engines.synthseg.weights import resolve, sha256sum
+from bids_app.engines.synthseg.weights import resolve
+from bids_app.utils.checksums import sha256_of
 from bids_app.utils.conform import resample_like
 from bids_app.utils.device import select_device
 from bids_app.utils.memory import keep_freed_memory
@@ -79,7 +80,7 @@ class SynthSegEngine:
         self.network = load_network(self.weights, robust, self.parc_weights, flip=not self.fast).to(self.device)
         self.labels = np.asarray(self.network.labels)
         self.version = weights_version(self.weights, robust)
-        self.sha256 = sha256sum(self.weights)
+        self.sha256 = sha256_of(self.weights)
 
     def provenance(self) -> dict:
         """What goes into the sidecar JSON."""
@@ -94,7 +95,7 @@ class SynthSegEngine:
         }
         if self.parc_weights is not None:
             provenance["ParcellationModel"] = self.parc_weights.name
-            provenance["ParcellationModelSHA256"] = sha256sum(self.parc_weights)
+            provenance["ParcellationModelSHA256"] = sha256_of(self.parc_weights)
         return provenance
 
     def predict(self, image: nb.Nifti1Image | str | os.PathLike) -> Segmentation:

@@ -7,7 +7,6 @@ The cache is ``$SUBSEG_HOME/models/synthseg`` (``SUBSEG_HOME`` defaults to ``$XD
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import urllib.request
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from bids_app.errors import SubsegError
 from bids_app.utils.atomic import atomic_copy, atomic_path
+from bids_app.utils.checksums import sha256_of
 
 LOGGER = logging.getLogger("subseg")
 
@@ -72,15 +72,6 @@ def cache_dir() -> Path:
     return subseg_home() / "models" / "synthseg"
 
 
-def sha256sum(path: str | Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def resolve(weights: str | os.PathLike) -> Path:
     """An existing file path, or a known file name looked up in the cache."""
     path = Path(weights)
@@ -98,7 +89,7 @@ def verify(path: str | Path, name: str | None = None) -> str:
     """Check a file against the published size and sha256 of ``name`` (its own name by default)."""
     path = Path(path)
     known = KNOWN.get(name or path.name)
-    digest = sha256sum(path)
+    digest = sha256_of(path)
     if known and known.size is not None and path.stat().st_size != known.size:
         raise WeightsChecksumError(
             f"{path}: {path.stat().st_size} bytes, but the published {known.name} has {known.size}")
