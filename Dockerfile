@@ -12,10 +12,12 @@
 #                     TORCH_SPEC=torch==2.13.0+cpu with the CPU wheel in wheels/ for a CPU-only image.
 #   TORCH_INDEX_URL   a PyTorch wheel index for torch alone (e.g. https://download.pytorch.org/whl/cu126 to
 #                     match an older driver); empty: PyPI.
-#   SYNTHSEG_WEIGHTS  fetch (default): 'subseg models fetch synthseg' downloads SYNTHSEG_FILE (default
-#                     synthseg_2.0.h5) from its official location, or from SYNTHSEG_URL (a mirror), and checks
-#                     its published sha256; context: import the .h5 files put in weights/ of the build context
-#                     (checked the same way); skip: no SynthSeg weights (the synthseg engine then needs
+#   SYNTHSEG_WEIGHTS  fetch (default): 'subseg models fetch synthseg' downloads SYNTHSEG_FILE and checks it.
+#                     The default file, synthseg_1.0.h5, comes from the authors' GitHub repository (pinned commit)
+#                     and is checked against its git object id there. The 2.0 files have no direct link (the
+#                     authors share a folder): name a mirror with SYNTHSEG_URL (its published sha256 is checked),
+#                     or use 'context': import the .h5 files put in weights/ of the build context (checked the
+#                     same way), or 'skip': no SynthSeg weights (the synthseg engine then needs
 #                     'subseg models import' at run time, into a writable SUBSEG_HOME).
 #   TEMPLATEFLOW_TEMPLATES  TemplateFlow templates fetched at build time for --align-to (1 mm T1w and brain
 #                     mask), space-separated; default MNI152NLin2009cAsym; empty: only the MNI152NLin2009aSym
@@ -120,9 +122,9 @@ get_template_file(sys.argv[1], resolution=1, suffix='mask', desc='brain')" "$tem
     done
 
 # SynthSeg weights into $SUBSEG_HOME/models/synthseg (where subseg looks by default), checked against the
-# published size and sha256 by 'subseg models' itself.
+# published size, sha256 or git object id by 'subseg models' itself.
 ARG SYNTHSEG_WEIGHTS=fetch
-ARG SYNTHSEG_FILE=synthseg_2.0.h5
+ARG SYNTHSEG_FILE=synthseg_1.0.h5
 ARG SYNTHSEG_URL=""
 COPY pyproject.toml weight[s] /tmp/weights/
 RUN case "$SYNTHSEG_WEIGHTS" in \

@@ -66,12 +66,14 @@ class Segmentation:
     """nnU-Net checkpoint file name."""
     parc: bool = False
     """Keep cortical parcels (meshnet, synthseg)."""
-    synthseg_model: str = "synthseg_2.0.h5"
-    """SynthSeg weights: a name in the model cache or a path."""
+    synthseg_model: str | None = None
+    """SynthSeg weights: a name in the model cache or a path; None: the best one cached."""
     robust: bool = False
     """SynthSeg's robust network."""
     fast: bool = False
     """SynthSeg's fast mode."""
+    qc: bool = False
+    """SynthSeg's quality-control scores."""
     write_probseg: bool = False
     """Also write posterior maps."""
     bias_correction: bool = False
@@ -85,7 +87,7 @@ class Segmentation:
 
     def settings(self) -> dict:
         """What decides the outputs (not where they are computed): compared on reruns."""
-        keys = ("engine", "model", "folds", "checkpoint", "parc", "synthseg_model", "robust", "fast",
+        keys = ("engine", "model", "folds", "checkpoint", "parc", "synthseg_model", "robust", "fast", "qc",
                 "write_probseg", "bias_correction", "align_to", "brain_mask")
         return {key: _plain(getattr(self, key)) for key in keys}
 

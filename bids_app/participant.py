@@ -104,10 +104,15 @@ def engine_options(config: Config) -> dict:
             options["folds"] = list(segmentation.folds)
         return options
     if segmentation.engine == "synthseg":
+        from .engines.synthseg.engine import PARCELLATION_FILE, QC_FILE, companion_weights
         from .engines.synthseg.weights import resolve
 
-        return {"weights": str(resolve(segmentation.synthseg_model)), "robust": segmentation.robust,
-                "parc": segmentation.parc, "fast": segmentation.fast}
+        weights = resolve(segmentation.synthseg_model, segmentation.robust)
+        for wanted, name in ((segmentation.parc, PARCELLATION_FILE), (segmentation.qc, QC_FILE)):
+            if wanted:
+                companion_weights(weights, name)  # missing: one line now, not a crash in the workflow
+        return {"weights": str(weights), "robust": segmentation.robust,
+                "parc": segmentation.parc, "fast": segmentation.fast, "qc": segmentation.qc}
     return {"parc": segmentation.parc}
 
 

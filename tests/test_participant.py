@@ -173,6 +173,24 @@ def test_unknown_participant_is_a_clear_error(sample_bids, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("option, missing", [(None, "no SynthSeg weights in"),
+                                             ("--parc", "synthseg_parc_2.0.h5 not found"),
+                                             ("--qc", "synthseg_qc_2.0.h5 not found")])
+def test_missing_synthseg_weights_are_one_line(sample_bids, tmp_path, monkeypatch, option, missing):
+    """Without weights (or the parcellation / QC file beside them) subseg stops before any work, in one line."""
+    monkeypatch.setenv("SUBSEG_HOME", str(tmp_path / "home"))
+    weights = tmp_path / "home" / "models" / "synthseg" / "synthseg_2.0.h5"
+    if option:
+        weights.parent.mkdir(parents=True)
+        weights.write_bytes(b"")  # only looked for here: the network is loaded in the workflow
+    result = run_subseg(sample_bids, tmp_path / "out", "participant", "--engine", "synthseg",
+                        *([option] if option else []), "-w", tmp_path / "work", check=False)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and missing in result.stderr
+    assert "subseg models" in result.stderr
+    assert not (tmp_path / "out" / "sub-01").exists()
+
+
 def test_version_matches_the_package():
     from importlib.metadata import version
 

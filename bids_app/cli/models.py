@@ -47,13 +47,15 @@ def _list() -> int:
 def _check_loads(path, name) -> None:
     """Build the network the file is for and load it, so that a wrong file is refused before it is cached."""
     from bids_app.engines.synthseg.convert import load_keras_weights
-    from bids_app.engines.synthseg.engine import load_network
+    from bids_app.engines.synthseg.engine import load_network, load_qc_network
     from bids_app.engines.synthseg.labels import PARCELLATION_LABELS
     from bids_app.engines.synthseg.network import UNet
 
     if "parc" in name:
         load_keras_weights(UNet(3, len(PARCELLATION_LABELS), name="unet_parc").keras_layers(), path)
-    elif "qc" not in name:
+    elif "qc" in name:
+        load_qc_network(path)
+    else:
         load_network(path, robust="robust" in name)
 
 

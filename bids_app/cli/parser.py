@@ -109,10 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--checkpoint", default="checkpoint_final.pth", help="nnU-Net checkpoint file name")
     seg.add_argument("--parc", action="store_true",
                      help="meshnet: keep the cortical parcels (Desikan-Killiany) instead of one cortex label")
-    seg.add_argument("--synthseg-model", default="synthseg_2.0.h5", metavar="NAME|PATH",
-                     help="synthseg: weights file name in the model cache ('subseg models list') or a path to one")
+    seg.add_argument("--synthseg-model", metavar="NAME|PATH",
+                     help="synthseg: weights file name in the model cache ('subseg models list') or a path to one; "
+                     "default: synthseg_2.0.h5 if cached, else synthseg_1.0.h5 (synthseg_robust_2.0.h5 with --robust)")
     seg.add_argument("--robust", action="store_true", help="synthseg: the robust network (low-quality scans)")
     seg.add_argument("--fast", action="store_true", help="synthseg: skip some post-processing for speed")
+    seg.add_argument("--qc", action="store_true",
+                     help="synthseg: SynthSeg 2.0's quality-control scores per structure group in the dseg sidecar "
+                     "(needs synthseg_qc_2.0.h5 in the model cache or beside --synthseg-model)")
     seg.add_argument("--write-probseg", action="store_true",
                      help="also write posterior maps as _label-<name>_probseg.nii.gz (meshnet, synthseg, nnunet)")
     seg.add_argument("--desc", action="append", type=_desc, metavar="DESC",

@@ -12,6 +12,7 @@ class SynthSegInputSpec(SegmentInputSpec):
     robust = traits.Bool(False, usedefault=True, desc="weights are SynthSeg-robust (synthseg_robust_2.0.h5)")
     parc = traits.Bool(False, usedefault=True, desc="replace cortex by its parcellation (synthseg_parc_2.0.h5)")
     fast = traits.Bool(False, usedefault=True, desc="skip the left-right flip and per-structure clean-up")
+    qc = traits.Bool(False, usedefault=True, desc="add quality-control scores to the provenance (synthseg_qc_2.0.h5)")
     crop = traits.Either(None, traits.Int, traits.List(traits.Int, minlen=3, maxlen=3), default=None,
                          usedefault=True, desc="analyse a centred patch of this size (voxels) only")
 
@@ -27,5 +28,5 @@ class SynthSegSegment(SegmentBase):
         engine = SynthSegEngine(
             self.inputs.weights, device=self.inputs.device, omp_nthreads=self.inputs.omp_nthreads,
             robust=self.inputs.robust, parc=self.inputs.parc, fast=self.inputs.fast,
-            probabilities=self.inputs.write_probseg, crop=self.inputs.crop)
+            probabilities=self.inputs.write_probseg, crop=self.inputs.crop, qc=self.inputs.qc)
         return engine.predict(in_file)

@@ -1,8 +1,9 @@
 """Per-structure metrics of one predicted label map against its reference, each structure in its own crop.
 
 Both maps are scanned once for the bounding box of every label; each structure is then compared inside
-the union of its two boxes (the surface corners of a crop include its outer faces, so no margin is
-needed), never on the full volume.
+the union of its two boxes grown by the background margin its surface search needs
+(``surface.probe_margin``), never on the full volume. Maps stored in Fortran order (as NIfTI files load)
+are read through their transpose, with the spacing reversed, so that every pass runs in memory order.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ OK, EMPTY_PREDICTION, EMPTY_REFERENCE, BOTH_EMPTY = "ok", "empty_prediction", "e
 def bounding_boxes(label_map: np.ndarray, labels) -> dict[int, tuple[slice, ...]]:
     """Bounding box of each of ``labels`` present in ``label_map`` (one pass over the volume)."""
     wanted = [int(label) for label in labels if int(label) > 0]
+    if _fortran_ordered(label_map):
+        return {label: box[::-1] for label, box in bounding_boxes(label_map.T, wanted).items()}
     if not wanted:
         return {}
     foreground = _foreground_box(label_map)
@@ -44,6 +47,16 @@ def _foreground_box(label_map: np.ndarray) -> tuple[slice, ...] | None:
             return None
         box.append(slice(int(present[0]), int(present[-1]) + 1))
     return tuple(box)
+
+
+def _fortran_ordered(array: np.ndarray) -> bool:
+    """Whether ``array`` is laid out in Fortran order only (its transpose is C-contiguous)."""
+    return array.flags.f_contiguous and not array.flags.c_contiguous
+
+
+def _grown_box(box: tuple[slice, ...], margin, shape) -> tuple[slice, ...]:
+    """``box`` grown by ``margin`` voxels on each side, clipped to ``shape``."""
+    return tuple(slice(max(b.start - m, 0), min(b.stop + m, n)) for b, m, n in zip(box, margin, shape))
 
 
 def union_box(*boxes) -> tuple[slice, ...]:
@@ -92,16 +105,19 @@ def compare_label_maps(reference: np.ndarray, prediction: np.ndarray, spacing, l
     """Metrics of each of ``labels`` (FreeSurfer numbers): ``{label: {metric: value, "status": ...}}``."""
     if reference.shape != prediction.shape:
         raise ValueError(f"label maps differ in shape: {reference.shape} and {prediction.shape}")
+    if _fortran_ordered(reference):
+        reference, prediction, spacing = reference.T, prediction.T, tuple(spacing)[::-1]
     labels = sorted(int(label) for label in labels if int(label) > 0)
     reference_boxes = bounding_boxes(reference, labels)
     prediction_boxes = bounding_boxes(prediction, labels)
+    margin = surface.probe_margin(spacing)
     results = {}
     for label in labels:
         boxes = [reference_boxes.get(label), prediction_boxes.get(label)]
         if boxes == [None, None]:
             results[label] = _empty_result(BOTH_EMPTY, 1.0, 0, 0)
             continue
-        crop = union_box(*boxes)
-        results[label] = compare_structure(reference[crop] == label, prediction[crop] == label,
-                                           spacing, tolerance_mm)
+        crop = _grown_box(union_box(*boxes), margin, reference.shape)
+        results[label] = compare_structure(np.equal(reference[crop], label, order="C"),
+                                           np.equal(prediction[crop], label, order="C"), spacing, tolerance_mm)
     return results

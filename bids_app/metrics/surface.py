@@ -3,7 +3,9 @@
 The surface of a mask is the set of corners of the voxel grid whose 2x2x2 neighbourhood holds both
 foreground and background voxels (Nikolov et al. 2018, as in DeepMind's ``surface-distance``). Each such
 corner carries the area of the marching-cubes surface inside its 2x2x2 cell, in mm^2. Distances are
-Euclidean, in mm, between corners, found on a crop around the two masks.
+Euclidean, in mm, between corners, found on a crop around the two masks: by probing the other surface's
+corner map at offsets of increasing length up to ``_NEAR_VOXELS`` voxels, then, for the corners still
+unmatched, by an exact k-d tree query or a Euclidean feature transform.
 
 >>> import numpy as np
 >>> box = np.zeros((6, 6, 6), bool); box[1:5, 1:5, 1:5] = True
@@ -26,8 +28,8 @@ from skimage import measure
 _CELL_WEIGHTS = np.array([[[128, 64], [32, 16]], [[8, 4], [2, 1]]], dtype=np.uint8)
 #: Radius (in voxels of the coarsest axis) searched by probing offsets before a global search.
 _NEAR_VOXELS = 3
-#: About how many crop voxels a distance transform handles in the time of one far k-d tree query.
-_TREE_TO_TRANSFORM_COST = 300
+#: About how many voxels a feature transform handles in the time of one far k-d tree query.
+_TREE_TO_TRANSFORM_COST = 32
 
 
 @dataclass(frozen=True)
@@ -76,80 +78,132 @@ def surfel_areas(spacing: tuple[float, float, float]) -> np.ndarray:
 
 
 def neighbour_codes(mask: np.ndarray) -> np.ndarray:
-    """Neighbour code of every grid corner around ``mask`` (shape + 1 per axis).
+    """Neighbour code of every inner grid corner of ``mask`` (shape - 1 per axis), bits as ``_CELL_WEIGHTS``.
 
-    Corner ``i`` sits between voxels ``i - 1`` and ``i``; voxels outside the mask count as background.
+    Corner ``i`` sits between voxels ``i`` and ``i + 1``; the code is built one axis at a time (2, then 4,
+    then 8 voxels per code), on uint8 views.
+
+    >>> cell = np.zeros((2, 2, 2), bool); cell[0, 1, 1] = True
+    >>> int(neighbour_codes(cell)[0, 0, 0]) == int(_CELL_WEIGHTS[0, 1, 1])
+    True
     """
-    padded = np.pad(mask.astype(np.uint8), 1)
-    codes = np.zeros(tuple(n + 1 for n in mask.shape), dtype=np.uint8)
-    for a in (0, 1):
-        for b in (0, 1):
-            for c in (0, 1):
-                shifted = padded[a:a + codes.shape[0], b:b + codes.shape[1], c:c + codes.shape[2]]
-                codes |= shifted * _CELL_WEIGHTS[a, b, c]
-    return codes
+    voxels = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
+    pairs = (voxels[:, :, :-1] << 1) | voxels[:, :, 1:]
+    quads = (pairs[:, :-1] << 2) | pairs[:, 1:]
+    return (quads[:-1] << 4) | quads[1:]
 
 
-def _surfels(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Border corners of ``mask``: boolean corner map, corner indices and areas (mm^2)."""
-    codes = neighbour_codes(mask)
-    border = (codes != 0) & (codes != 255)
-    areas = surfel_areas(tuple(float(s) for s in spacing))[codes[border]]
-    return border, np.argwhere(border), areas
+def _surfels(codes: np.ndarray, spacing: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Border corners from their neighbour codes: boolean corner map, flat corner indices and areas (mm^2)."""
+    border = (codes - np.uint8(1)) < 254  # codes 1 to 254: neither all background (0) nor all inside (255)
+    corners = np.flatnonzero(border)
+    return border, corners, surfel_areas(spacing)[codes.ravel()[corners]]
 
 
 @lru_cache(maxsize=16)
-def _near_offsets(spacing: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Integer corner offsets within ``_NEAR_VOXELS`` voxels (in mm), their lengths (mm), and the reach per axis."""
+def _shells(spacing: tuple[float, float, float]) -> tuple[tuple[tuple[float, np.ndarray], ...], np.ndarray]:
+    """Corner offsets within ``_NEAR_VOXELS`` voxels as (length in mm, offsets), nearest first; largest per axis."""
     scale = np.asarray(spacing, dtype=np.float64)
     radius = _NEAR_VOXELS * scale.max()
-    reach = np.ceil(radius / scale).astype(int)
-    grid = np.stack(np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij"), axis=-1).reshape(-1, 3)
+    bound = np.ceil(radius / scale).astype(int)
+    grid = np.stack(np.meshgrid(*[np.arange(-b, b + 1) for b in bound], indexing="ij"), axis=-1).reshape(-1, 3)
     lengths = np.sqrt(np.sum((grid * scale) ** 2, axis=1))
-    keep = lengths <= radius
-    order = np.argsort(lengths[keep], kind="stable")
-    return grid[keep][order], lengths[keep][order], reach
+    grid, lengths = grid[lengths <= radius], lengths[lengths <= radius]
+    shells = tuple((float(length), grid[lengths == length]) for length in np.unique(lengths))
+    return shells, np.abs(grid).max(axis=0)
 
 
-def _distances(corners: np.ndarray, target_border: np.ndarray, target_corners: np.ndarray, spacing) -> np.ndarray:
-    """Distance (mm) from each of ``corners`` to the nearest target corner (inf when there is none).
+def probe_margin(spacing) -> tuple[int, ...]:
+    """Background voxels needed on each side of a mask so that every probe stays on its corner grid."""
+    _, reach = _shells(tuple(float(s) for s in spacing))
+    return tuple(int(r) + 1 for r in reach)
 
-    Near corners are found by probing the target's border map at offsets of increasing length (the
-    first hit is the nearest); the few corners farther than ``_NEAR_VOXELS`` voxels go to an exact k-d
-    tree query, or, when they are many, to a Euclidean distance transform of the crop.
+
+def _has_margin(mask: np.ndarray, margin) -> bool:
+    """Whether the outer ``margin`` voxels of ``mask`` along every axis are all background."""
+    for axis, width in enumerate(margin):
+        if mask.shape[axis] <= 2 * width:
+            return False
+        edges = np.moveaxis(mask, axis, 0)
+        if edges[:width].any() or edges[-width:].any():
+            return False
+    return True
+
+
+def _near_distances(sources: np.ndarray, target_border: np.ndarray, spacing) -> np.ndarray:
+    """Distance (mm) from each flat corner index of ``sources`` to the nearest corner of ``target_border``
+    within ``_NEAR_VOXELS`` voxels (inf beyond).
+
+    The target's corner map is probed at offsets of increasing length; the first shell with a hit gives
+    the distance. Offsets are applied as shifted views of the flat map, so each probe is a single gather.
     """
-    distances = np.full(len(corners), np.inf)
-    if not len(target_corners) or not len(corners):
-        return distances
-    spacing = tuple(float(s) for s in spacing)
-    offsets, lengths, reach = _near_offsets(spacing)
-    padded = np.pad(target_border, [(r, r) for r in reach]).ravel()
-    strides = np.array([target_border.shape[1] + 2 * reach[1], 1, 1]) * np.array(
-        [target_border.shape[2] + 2 * reach[2], target_border.shape[2] + 2 * reach[2], 1])
-    pending = np.arange(len(corners))
-    flat = (corners + reach) @ strides
-    for offset, length in zip(offsets @ strides, lengths):
-        hit = padded[flat[pending] + offset]
-        distances[pending[hit]] = length
-        pending = pending[~hit]
-        if not len(pending):
-            return distances
-    scale = np.asarray(spacing)
-    if len(pending) * _TREE_TO_TRANSFORM_COST > target_border.size:
-        transform = ndimage.distance_transform_edt(~target_border, sampling=scale)
-        distances[pending] = transform[tuple(corners[pending].T)]
-    else:
-        tree = cKDTree(target_corners * scale, balanced_tree=False, compact_nodes=False)
-        distances[pending] = tree.query(corners[pending] * scale, k=1)[0]
+    distances = np.full(len(sources), np.inf)
+    shells, reach = _shells(spacing)
+    strides = np.array([target_border.shape[1] * target_border.shape[2], target_border.shape[2], 1])
+    lowest = -int(reach @ strides)
+    flat_border = target_border.ravel()
+    positions, pending = sources + lowest, np.arange(len(sources))
+    for length, offsets in shells:
+        hit = np.zeros(len(positions), dtype=bool)
+        for shift in offsets @ strides - lowest:
+            hit |= flat_border[shift:].take(positions)
+        if hit.any():
+            distances[pending[hit]] = length
+            positions, pending = positions[~hit], pending[~hit]
+            if not len(pending):
+                break
+    return distances
+
+
+def _far_distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarray, spacing) -> np.ndarray:
+    """Exact distance (mm) from each flat corner index of ``sources`` to the nearest target corner.
+
+    Few queries go to a k-d tree of the target corners; many share one Euclidean feature transform (the
+    nearest target corner of every corner, as in DeepMind's distance transform) of the box holding the
+    queries and the targets, whichever ``_TREE_TO_TRANSFORM_COST`` says is cheaper.
+    """
+    scale = np.asarray(spacing, dtype=np.float64)
+    source_points = np.stack(np.unravel_index(sources, target_border.shape), axis=1)
+    target_points = np.stack(np.unravel_index(targets, target_border.shape), axis=1)
+    low = np.minimum(source_points.min(axis=0), target_points.min(axis=0))
+    high = np.maximum(source_points.max(axis=0), target_points.max(axis=0)) + 1
+    if len(sources) * _TREE_TO_TRANSFORM_COST < np.prod(high - low):
+        tree = cKDTree(target_points * scale, leafsize=32, balanced_tree=False, compact_nodes=False)
+        return tree.query(source_points * scale, k=1)[0]
+    box = tuple(slice(start, stop) for start, stop in zip(low, high))
+    nearest = ndimage.distance_transform_edt(~target_border[box], sampling=scale, return_distances=False,
+                                             return_indices=True)
+    local = (source_points - low).T
+    offsets = (nearest[(slice(None), *local)] - local) * scale[:, None]
+    return np.sqrt(np.add.reduce(offsets * offsets, axis=0))
+
+
+def _distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarray, spacing) -> np.ndarray:
+    """Distance (mm) from each flat corner index of ``sources`` to the nearest target corner (inf if none)."""
+    if not len(targets) or not len(sources):
+        return np.full(len(sources), np.inf)
+    distances = _near_distances(sources, target_border, spacing)
+    far = np.flatnonzero(np.isinf(distances))
+    if len(far):
+        distances[far] = _far_distances(sources[far], target_border, targets, spacing)
     return distances
 
 
 def surface_distances(reference: np.ndarray, prediction: np.ndarray, spacing) -> SurfaceDistances:
-    """Surface distances between two boolean masks on the same grid (crop them to their union first)."""
+    """Surface distances between two boolean masks on the same grid (crop them to their union first).
+
+    Masks without ``probe_margin(spacing)`` background voxels on every side are padded.
+    """
     if reference.shape != prediction.shape or reference.ndim != 3:
         raise ValueError(f"masks must be 3D and of one shape, got {reference.shape} and {prediction.shape}")
-    reference_border, reference_corners, reference_areas = _surfels(reference, spacing)
-    prediction_border, prediction_corners, prediction_areas = _surfels(prediction, spacing)
+    spacing = tuple(float(s) for s in spacing)
+    margin = probe_margin(spacing)
+    if not (_has_margin(reference, margin) and _has_margin(prediction, margin)):
+        reference, prediction = (np.pad(mask, [(m, m) for m in margin]) for mask in (reference, prediction))
+    reference_border, reference_corners, reference_areas = _surfels(
+        neighbour_codes(np.ascontiguousarray(reference)), spacing)
+    prediction_border, prediction_corners, prediction_areas = _surfels(
+        neighbour_codes(np.ascontiguousarray(prediction)), spacing)
     return SurfaceDistances(
         _distances(reference_corners, prediction_border, prediction_corners, spacing), reference_areas,
         _distances(prediction_corners, reference_border, reference_corners, spacing), prediction_areas,
@@ -160,7 +214,7 @@ def _percentile(distances: np.ndarray, areas: np.ndarray, percent: float) -> flo
     """Area-weighted percentile: the smallest distance whose cumulative area reaches ``percent``."""
     if not len(distances):
         return np.inf
-    order = np.lexsort((areas, distances))
+    order = np.argsort(distances)
     cumulative = np.cumsum(areas[order]) / np.sum(areas[order])
     index = min(int(np.searchsorted(cumulative, percent / 100.0)), len(distances) - 1)
     return float(distances[order][index])

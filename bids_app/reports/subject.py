@@ -23,6 +23,7 @@ th {{ background: #eee; }} td:first-child {{ text-align: left; }} img {{ max-wid
 <img alt="T1w with the segmentation drawn on" src="data:image/png;base64,{figure}">
 <h2>Structure volumes</h2>
 {volumes}
+{quality}
 <h2>Provenance</h2>
 <pre>{provenance}</pre>
 </body></html>
@@ -36,6 +37,15 @@ def write_subject_report(out_file: str, *, title: str, source: str, figure: str,
     table = pd.read_csv(volumes, sep="\t").to_html(index=False, border=0)
     Path(out_file).write_text(_PAGE.format(
         title=html.escape(title), source=html.escape(source), figure=figure_data, volumes=table,
+        quality=_quality_table(provenance.get("QualityControl")),
         provenance=html.escape(json.dumps(provenance, indent=2, default=str)),
     ))
     return out_file
+
+
+def _quality_table(scores: dict | None) -> str:
+    """SynthSeg's quality-control scores as a table, or nothing when the engine gave none."""
+    if not scores:
+        return ""
+    table = pd.DataFrame({"structure group": list(scores), "score": list(scores.values())})
+    return "<h2>Quality control (SynthSeg)</h2>\n" + table.to_html(index=False, border=0)

@@ -13,6 +13,7 @@ from synthseg_keras_reference import save_torch_in_published_layout  # noqa: E40
 from bids_app.cli.models import main  # noqa: E402
 from bids_app.engines.synthseg.labels import PARCELLATION_LABELS  # noqa: E402
 from bids_app.engines.synthseg.network import SynthSegNetwork, UNet  # noqa: E402
+from bids_app.engines.synthseg.qc import QCNetwork  # noqa: E402
 
 
 @pytest.fixture
@@ -46,6 +47,18 @@ def test_import_refuses_wrong_network(home, tmp_path, capsys):
     assert not (home / "models" / "synthseg" / wrong.name).exists()
 
 
+def test_import_checks_the_quality_control_file_loads(home, tmp_path, capsys):
+    qc = tmp_path / "synthseg_qc_2.0.h5"
+    save_torch_in_published_layout(QCNetwork().keras_layers(), qc)
+    assert main(["import", str(qc)]) == 0
+    assert (home / "models" / "synthseg" / qc.name).is_file()
+    wrong = tmp_path / "other" / "synthseg_qc_2.0.h5"
+    wrong.parent.mkdir()
+    save_torch_in_published_layout(SynthSegNetwork("2.0").segmentation_layers(), wrong)
+    assert main(["import", str(wrong), "--name", "synthseg_qc_2.0.h5"]) == 1
+    assert "layer qc_conv_downarm_0_0 is missing" in capsys.readouterr().err
+
+
 def test_import_refuses_file_that_is_not_the_published_one(home, tmp_path, capsys):
     other = tmp_path / "synthseg_2.0.h5"
     save_torch_in_published_layout(SynthSegNetwork("2.0").segmentation_layers(), other)
@@ -56,11 +69,20 @@ def test_import_refuses_file_that_is_not_the_published_one(home, tmp_path, capsy
 def test_fetch_checks_checksum_and_leaves_nothing(home, tmp_path, capsys):
     mirror = tmp_path / "mirror.h5"
     mirror.write_bytes(b"not the weights")
-    assert main(["fetch", "synthseg", "--url", mirror.as_uri()]) == 1
+    assert main(["fetch", "synthseg", "--file", "synthseg_2.0.h5", "--url", mirror.as_uri()]) == 1
     assert "but the published synthseg_2.0.h5 has 53079152" in capsys.readouterr().err
     assert not any((home / "models" / "synthseg").glob("*"))
 
 
+def test_fetch_checks_git_object_id_of_the_authors_file(home, tmp_path, capsys):
+    mirror = tmp_path / "synthseg_1.0.h5"
+    mirror.write_bytes(b"not the weights")
+    assert main(["fetch", "synthseg", "--url", mirror.as_uri()]) == 1
+    error = capsys.readouterr().err
+    assert "git object id" in error and "differs from synthseg_1.0.h5 in the authors' repository" in error
+    assert not any((home / "models" / "synthseg").glob("*"))
+
+
 def test_fetch_without_direct_link_explains(home, capsys):
-    assert main(["fetch", "synthseg"]) == 1
+    assert main(["fetch", "synthseg", "--file", "synthseg_2.0.h5"]) == 1
     assert "subseg models import" in capsys.readouterr().err

@@ -5,7 +5,7 @@ Debian's ``slurm-wlm`` and ``munge`` (``scripts/ci_slurm.sh``), run as root. Eve
 find the cluster through ``SLURM_CONF``, so a system-wide SLURM, if any, is left alone.
 
 The ``slurm_cluster`` fixture lives here, not in a conftest.py (a second conftest.py module clashes with
-``--doctest-modules`` collecting ``tests/conftest.py``): test modules import it.
+``--doctest-modules`` collecting ``tests/conftest.py``): test modules load it as a plugin (``pytest_plugins``).
 """
 
 from __future__ import annotations

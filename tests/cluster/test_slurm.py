@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slurm_helpers import slurm_cluster  # noqa: F401  (fixture)
-
 pytestmark = pytest.mark.slurm
+#: The fixtures of the one-node cluster.
+pytest_plugins = ["slurm_helpers"]
 
 SUBJECTS = ("01", "02", "03")
 #: nipype writes this before the command of every job script; the test checks it reached the jobs.

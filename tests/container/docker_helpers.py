@@ -6,7 +6,7 @@ removed, at the end of the session. The base image comes from Debian packages (`
 torch wheel and the host's CA bundle go into the build the way the host's pip finds them.
 
 The fixtures live here, not in a conftest.py (a second conftest.py module clashes with ``--doctest-modules``
-collecting ``tests/conftest.py``): test modules import them.
+collecting ``tests/conftest.py``): test modules load this module as a plugin (``pytest_plugins``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,16 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engines" / "synthseg"))
+from synthseg_keras_reference import save_torch_in_published_layout  # noqa: E402
+
+from bids_app.engines.synthseg.network import SynthSegNetwork  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 TEST_IMAGE = "subseg-test"
+#: SynthSeg 2.0's network with random weights in the published layout, imported at build time
+#: (SYNTHSEG_WEIGHTS=context): the published files cannot be downloaded here.
+TEST_WEIGHTS = "synthseg_random_2.0.h5"
 #: The user the container runs as when the tests run as root: no passwd entry, like ``singularity run``.
 OTHER_UID = "1234:1234"
 
@@ -255,13 +263,15 @@ def subseg_image(docker_env, base_image, tmp_path_factory):
         shutil.copy2(REPO / name, context / name)
     (context / "wheels").mkdir(exist_ok=True)
     shutil.copy2(wheel, context / "wheels" / wheel.name)
+    (context / "weights").mkdir(exist_ok=True)
+    save_torch_in_published_layout(SynthSegNetwork("2.0").segmentation_layers(), context / "weights" / TEST_WEIGHTS)
     torch_version = wheel.name.split("-")[1]
     revision = subprocess.run(["git", "-C", REPO, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     started = time.monotonic()
     run(["docker", "build", "--tag", tag,
          "--build-arg", f"BASE_IMAGE={base_image}",
          "--build-arg", f"TORCH_SPEC=torch=={torch_version}",
-         "--build-arg", "SYNTHSEG_WEIGHTS=skip",
+         "--build-arg", "SYNTHSEG_WEIGHTS=context",
          "--build-arg", "TEMPLATEFLOW_TEMPLATES=",
          "--build-arg", f"VERSION={version}",
          "--build-arg", f"IMAGE_NAME={TEST_IMAGE}",

@@ -1,6 +1,7 @@
 """Build subseg's Docker image here and run it as a BIDS App: offline, as another user, read-only root.
 
-Slow (about 10 minutes on 2 cores: Debian base image, pip install, one MeshNet segmentation); CI runs it.
+Slow (about 12 minutes on 2 cores: Debian base image, pip install, a MeshNet and a SynthSeg segmentation);
+CI runs it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import nibabel as nb
 import numpy as np
 import pytest
 
-from docker_helpers import (  # noqa: F401  (fixtures)
-    OTHER_UID, TEST_IMAGE, base_image, docker_env, inspect_image, project_metadata, run, subseg_image,
-)
+from docker_helpers import OTHER_UID, REPO, TEST_IMAGE, TEST_WEIGHTS, project_metadata, run
 
 pytestmark = pytest.mark.container
+#: The fixtures that build the image and run the daemon.
+pytest_plugins = ["docker_helpers"]
 
 
 def test_version_and_labels_match_pyproject(docker_env, subseg_image, inspect_image):
@@ -98,3 +99,43 @@ def test_participant_in_container(docker_env, subseg_image, sample_bids, tmp_pat
     if os.geteuid() == 0:
         assert dseg_file.stat().st_uid == int(OTHER_UID.split(":")[0])
     shutil.rmtree(out, ignore_errors=True)
+
+
+def _definition_section(name: str) -> str:
+    """The body of one ``%section`` of Singularity.def."""
+    definition = (REPO / "Singularity.def").read_text()
+    return definition.split(f"\n%{name}\n", 1)[1].split("\n%", 1)[0]
+
+
+def test_singularity_recipe_runs_synthseg_in_image(docker_env, subseg_image, sample_bids, tmp_path):
+    """The image run as ``apptainer run --cleanenv`` of a SIF built from it by Singularity.def would run it.
+
+    Apptainer is not packaged for this machine, so the recipe's ``%environment`` and ``%runscript`` are run
+    in the image by ``sh``, as Apptainer sources them: root file system read-only, the caller's uid with no
+    account, the caller's home bound read-only. The engine is SynthSeg, with the weights imported at build
+    time (SYNTHSEG_WEIGHTS=context) and nothing downloaded.
+    """
+    out, home = tmp_path / "out", tmp_path / "home"
+    out.mkdir()
+    home.mkdir()
+    os.chmod(out, 0o777)
+    user = OTHER_UID if os.geteuid() == 0 else f"{os.getuid()}:{os.getgid()}"
+    script = f"{_definition_section('environment')}\n{_definition_section('runscript')}"
+    result = run(["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp:exec",
+                  "--user", user, "--volume", f"{home}:/home/caller:ro", "--env", "HOME=/home/caller",
+                  "--volume", f"{sample_bids}:/data:ro", "--volume", f"{out}:/out",
+                  "--entrypoint", "/bin/sh", subseg_image, "-c", script, "runscript",
+                  "/data", "/out", "participant", "--participant-label", "01", "--engine", "synthseg",
+                  "--synthseg-model", TEST_WEIGHTS, "--fast", "--nprocs", "1", "--omp-nthreads", "2"],
+                 env=docker_env, timeout=1800)
+    assert "Traceback" not in result.stdout, result.stdout[-4000:]
+
+    dseg_file = out / "sub-01" / "anat" / "sub-01_desc-synthseg_dseg.nii.gz"
+    assert dseg_file.is_file(), sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    t1w = nb.load(sample_bids / "sub-01" / "anat" / "sub-01_T1w.nii.gz")
+    assert nb.load(dseg_file).shape == t1w.shape[:3]
+    sidecar = json.loads(dseg_file.with_name(dseg_file.name.replace(".nii.gz", ".json")).read_text())
+    assert sidecar["Model"] == TEST_WEIGHTS
+    description = json.loads((out / "dataset_description.json").read_text())
+    assert description["GeneratedBy"][0]["Container"]["Type"] == "singularity"
+    assert not any(home.iterdir()), "the run wrote into the caller's home"

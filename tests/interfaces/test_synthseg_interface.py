@@ -27,5 +27,6 @@ def test_interface_runs_on_real_t1w(shared_data, tmp_path, monkeypatch):
                              device="cpu", write_probseg=True).run()
     labels = nb.load(result.outputs.out_dseg)
     assert labels.shape == (64, 64, 64) and np.allclose(labels.affine, t1w.affine)
-    assert json.loads(Path(result.outputs.out_provenance).read_text())["Engine"] == "synthseg"
+    provenance = json.loads(Path(result.outputs.out_provenance).read_text())
+    assert provenance["Engine"] == "synthseg" and provenance["Options"]["qc"] is False
     assert len(result.outputs.out_probseg) == 33 and 17 in result.outputs.out_probseg_labels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import nibabel as nb
 import numpy as np
 import pytest
 
@@ -64,12 +65,9 @@ def _voxelmorph_pair(shared_data):
     return seg, np.roll(seg, (1, 2), axis=(0, 2))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (0.9, 1.1, 1.6)])
-def test_agrees_with_deepmind_surface_distance_on_real_label_maps(shared_data, spacing):
+def _assert_agrees_with_deepmind(reference, prediction, spacing, labels):
+    """Our metrics of each label (present in both maps) equal those of DeepMind's surface-distance."""
     surface_distance = pytest.importorskip("surface_distance")
-    reference, prediction = _voxelmorph_pair(shared_data)
-    labels = [10, 49, 17, 53, 12, 51, 4, 16]
     ours = compare_label_maps(reference, prediction, spacing, labels, tolerance_mm=1.0)
     for label in labels:
         truth, guess = reference == label, prediction == label  # both non-empty: the package needs that
@@ -86,6 +84,31 @@ def test_agrees_with_deepmind_surface_distance_on_real_label_maps(shared_data, s
         assert ours[label]["assd"] == pytest.approx(assd, abs=1e-6)
         assert ours[label]["dice"] == pytest.approx(surface_distance.compute_dice_coefficient(truth, guess),
                                                     abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (0.9, 1.1, 1.6)])
+def test_agrees_with_deepmind_surface_distance_on_real_label_maps(shared_data, spacing):
+    reference, prediction = _voxelmorph_pair(shared_data)
+    _assert_agrees_with_deepmind(reference, prediction, spacing, [10, 49, 17, 53, 12, 51, 4, 16])
+
+
+@pytest.fixture(scope="module")
+def two_subjects(shared_data):
+    """Label maps of two unregistered subjects, in Fortran order as NIfTI files load."""
+    maps = shared_data / "synthseg" / "training_label_maps"
+    return tuple(np.asarray(nb.load(maps / f"training_seg_0{n}.nii.gz").dataobj).astype(np.int32) for n in (2, 3))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("far_search", ["k-d tree", "feature transform"])
+@pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (0.9, 1.1, 1.6)])
+def test_far_surfels_agree_with_deepmind_between_two_subjects(two_subjects, monkeypatch, far_search, spacing):
+    """Most surfels lie beyond the probed offsets, so the far search (either one) gives the distances."""
+    reference, prediction = two_subjects
+    assert reference.flags.f_contiguous  # compare_label_maps reads it through its transpose
+    monkeypatch.setattr(surface, "_TREE_TO_TRANSFORM_COST", 0 if far_search == "k-d tree" else 10**12)
+    _assert_agrees_with_deepmind(reference, prediction, spacing, [10, 17, 53, 4])
 
 
 @pytest.mark.slow

@@ -21,7 +21,8 @@ _CONV = {"kernel": "weight", "bias": "bias"}
 _BATCHNORM = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean", "moving_variance": "running_var"}
 
 
-_UNET_LAYER = re.compile(r"^(?P<network>.+?)_(conv_downarm|conv_uparm|bn_down|bn_up|likelihood|expand_)")
+_NEURON_LAYER = re.compile(
+    r"^(?P<network>.+?)_(conv_downarm|conv_uparm|bn_down|bn_up|likelihood|expand_|final_conv)")
 
 
 class WeightsMismatchError(ValueError):
@@ -85,8 +86,8 @@ def load_keras_weights(layers: dict[str, nn.Module], path: str | Path) -> None:
 
 
 def _network_of(layer: str) -> str | None:
-    """The network a neuron U-Net layer belongs to (``unet_parc_bn_up_0`` -> ``unet_parc``)."""
-    match = _UNET_LAYER.match(layer)
+    """The network a neuron layer belongs to (``unet_parc_bn_up_0`` -> ``unet_parc``, ``qc_final_conv_0`` -> ``qc``)."""
+    match = _NEURON_LAYER.match(layer)
     return match["network"] if match else None
 
 

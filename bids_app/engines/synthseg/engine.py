@@ -20,7 +20,8 @@ from bids_app.engines.synthseg.labels import (
     topology_classes,
 )
 from bids_app.engines.synthseg.network import SynthSegNetwork
-from bids_app.engines.synthseg.weights import resolve
+from bids_app.engines.synthseg.qc import QCNetwork, qc_input, scores_by_group
+from bids_app.engines.synthseg.weights import AUTHORS_FOLDER, WeightsNotFoundError, cache_dir, resolve
 from bids_app.utils.checksums import sha256_of
 from bids_app.utils.conform import resample_like
 from bids_app.utils.device import select_device
@@ -30,6 +31,11 @@ LOGGER = logging.getLogger("subseg")
 
 #: The engine reorients and resamples internally (as SynthSeg does): hand it the T1w as it is.
 CONFORM = None
+#: The files ``parc`` and ``qc`` need, looked for beside the segmentation weights, then in the cache.
+PARCELLATION_FILE = "synthseg_parc_2.0.h5"
+QC_FILE = "synthseg_qc_2.0.h5"
+
+
 def weights_version(path: str | Path, robust: bool = False) -> str:
     """SynthSeg version of a segmentation weights file, from the number of labels it outputs."""
     layer = "unet2_likelihood" if robust else "unet_likelihood"
@@ -54,30 +60,49 @@ def load_network(weights: str | Path, robust: bool = False, parc_weights: str | 
     return network.eval()
 
 
+def load_qc_network(weights: str | Path) -> QCNetwork:
+    """SynthSeg 2.0's quality-control network with the weights of ``weights``."""
+    network = QCNetwork()
+    load_keras_weights(network.keras_layers(), weights)
+    return network.eval()
+
+
+def companion_weights(weights: str | Path, name: str) -> Path:
+    """The file ``name`` beside the segmentation ``weights``, else in the cache; one line on how to get it."""
+    beside = Path(weights).parent / name
+    try:
+        return resolve(beside if beside.is_file() else name)
+    except WeightsNotFoundError:
+        raise WeightsNotFoundError(
+            f"{name} not found beside {weights} or in {cache_dir()}: get it from the authors' folder "
+            f"{AUTHORS_FOLDER} (or FreeSurfer >= 7.3.2, models/{name}), then run 'subseg models import {name}'"
+        ) from None
+
+
 class SynthSegEngine:
     """Construct once (loads the weights), then ``predict`` images: FreeSurfer labels on the input's grid.
 
     ``weights`` is a file or a file name in the cache (``synthseg_2.0.h5``); ``robust`` expects the robust
-    file; ``parc`` looks for ``synthseg_parc_2.0.h5`` beside it or in the cache; ``fast`` skips the
-    left-right flip and the per-structure connected components, as SynthSeg's ``--fast``.
+    file; ``parc`` and ``qc`` look for ``synthseg_parc_2.0.h5`` and ``synthseg_qc_2.0.h5`` beside it or in the
+    cache (``qc`` adds SynthSeg's quality scores to the provenance); ``fast`` skips the left-right flip and
+    the per-structure connected components, as SynthSeg's ``--fast``.
     """
 
     CONFORM = CONFORM
 
     def __init__(self, weights: str | os.PathLike, device: str = "auto", omp_nthreads: int | None = None,
                  robust: bool = False, parc: bool = False, fast: bool = False, probabilities: bool = False,
-                 crop=None):
+                 crop=None, qc: bool = False):
         self.weights = resolve(weights)
-        self.parc_weights = None
-        if parc:
-            beside = self.weights.parent / "synthseg_parc_2.0.h5"
-            self.parc_weights = resolve(beside if beside.is_file() else "synthseg_parc_2.0.h5")
-        self.robust, self.parc, self.probabilities, self.crop = robust, parc, probabilities, crop
+        self.parc_weights = companion_weights(self.weights, PARCELLATION_FILE) if parc else None
+        self.qc_weights = companion_weights(self.weights, QC_FILE) if qc else None
+        self.robust, self.parc, self.qc, self.probabilities, self.crop = robust, parc, qc, probabilities, crop
         self.fast = fast or robust  # SynthSeg's robust mode always runs with --fast
         self.device = select_device(device, omp_nthreads)
         if self.device.type == "cpu":
             keep_freed_memory()
         self.network = load_network(self.weights, robust, self.parc_weights, flip=not self.fast).to(self.device)
+        self.qc_network = load_qc_network(self.qc_weights).to(self.device) if qc else None
         self.labels = np.asarray(self.network.labels)
         self.version = weights_version(self.weights, robust)
         self.sha256 = sha256_of(self.weights)
@@ -91,11 +116,15 @@ class SynthSegEngine:
             "ModelSHA256": self.sha256,
             "Version": f"{name} (PyTorch port of the published Keras weights)",
             "Device": str(self.device),
-            "Options": {"robust": self.robust, "parc": self.parc, "fast": self.fast, "crop": self.crop},
+            "Options": {"robust": self.robust, "parc": self.parc, "fast": self.fast, "crop": self.crop,
+                        "qc": self.qc},
         }
         if self.parc_weights is not None:
             provenance["ParcellationModel"] = self.parc_weights.name
             provenance["ParcellationModelSHA256"] = sha256_of(self.parc_weights)
+        if self.qc_weights is not None:
+            provenance["QualityControlModel"] = self.qc_weights.name
+            provenance["QualityControlModelSHA256"] = sha256_of(self.qc_weights)
         return provenance
 
     def predict(self, image: nb.Nifti1Image | str | os.PathLike) -> Segmentation:
@@ -108,8 +137,12 @@ class SynthSegEngine:
         padded, inside, source = pipeline.fit_shape(pipeline.rescale(grid.get_fdata(dtype=np.float32)), self.crop)
         lr_axis = pipeline.left_right_axis(grid.affine)
         tensor = torch.from_numpy(padded)[None, None].to(self.device)
+        provenance = self.provenance()
         with torch.inference_mode():
             posteriors, parcellation = self.network(tensor, lr_axis)
+            if self.qc_network is not None:  # on the network's raw argmax, as SynthSeg
+                groups = qc_input(posteriors[0].argmax(0), self.labels)
+                provenance["QualityControl"] = scores_by_group(self.qc_network(groups))
         posteriors = posteriors[0].float().cpu().numpy()
         topology = None if self.fast else topology_classes(self.labels)
         window = (slice(None),) + inside
@@ -124,7 +157,7 @@ class SynthSegEngine:
         full = np.zeros(grid.shape, dtype=np.int32)
         full[source] = labels
         segmentation = Segmentation(
-            labels=self._to_input(full, grid, image, order=0), provenance=self.provenance())
+            labels=self._to_input(full, grid, image, order=0), provenance=provenance)
         if self.probabilities:
             for channel, label in enumerate(self.labels):
                 outside = 1.0 if label == 0 else 0.0  # SynthSeg: background around a cropped patch

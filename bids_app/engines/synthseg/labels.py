@@ -7,6 +7,8 @@ The channel order is the sorted list of labels (SynthSeg sorts its label table w
 >>> labels = SEGMENTATION_LABELS["2.0"]
 >>> labels[flip_permutation(labels)[labels.index(17)]]
 53
+>>> [QC_NAMES[group - 1] for group in qc_groups((0, 17, 53, 24))[1:3]]
+['hippocampus+amygdala', 'hippocampus+amygdala']
 """
 
 from __future__ import annotations
@@ -38,6 +40,23 @@ ROBUST_GROUPS = 5
 
 #: Cortex labels, replaced by the parcellation when it is asked for.
 CORTEX = (3, 42)
+
+
+#: The structure groups SynthSeg 2.0's quality control scores (``synthseg_qc_labels_2.0.npy``), by left or
+#: midline label; right labels join their homolog's group, and every other label (background, CSF) group 0.
+_QC_GROUP_OF = {2: 1, 11: 1, 26: 1, 28: 1, 3: 2, 4: 3, 5: 3, 14: 3, 15: 3, 7: 4, 8: 4, 16: 5, 10: 6, 12: 7, 13: 7,
+                17: 8, 18: 8}
+
+#: Names of the scored groups 1, 2, ... (``synthseg_qc_names_2.0.npy``); group 0 gets no score.
+QC_NAMES = ("general white matter", "general grey matter", "general csf", "cerebellum", "brainstem", "thalamus",
+            "putamen+pallidum", "hippocampus+amygdala")
+
+
+def qc_groups(labels) -> list[int]:
+    """The quality-control group of each label."""
+    right = {homolog(label): group for label, group in _QC_GROUP_OF.items() if homolog(label) is not None}
+    groups = {**_QC_GROUP_OF, **right}
+    return [groups.get(int(label), 0) for label in labels]
 
 
 def flip_permutation(labels) -> list[int]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bids_app.errors import SubsegError
 from bids_app.utils.atomic import atomic_copy, atomic_path
-from bids_app.utils.checksums import sha256_of
+from bids_app.utils.checksums import git_blob_id, sha256_of
 
 LOGGER = logging.getLogger("subseg")
 
@@ -23,16 +23,21 @@ LOGGER = logging.getLogger("subseg")
 AUTHORS_FOLDER = ("https://liveuclac-my.sharepoint.com/:f:/g/personal/rmappmb_ucl_ac_uk/"
                   "EtlNnulBSUtAvOP6S99KcAIBYzze7jTPsmFk2_iHqKDjEw?e=rBP0RO")
 
+#: The authors' repository at the commit whose ``models/synthseg_1.0.h5`` is fetched (a direct link).
+AUTHORS_REPOSITORY = "https://github.com/BBillot/SynthSeg/raw/66342c1f05e520f3729a6d7ca1042eb7f01b6266"
+
 
 @dataclass(frozen=True)
 class WeightsFile:
-    """One published SynthSeg weights file."""
+    """One published SynthSeg weights file, with what is known to check a copy of it."""
 
     name: str
     description: str
     size: int | None = None
     sha256: str | None = None
     url: str | None = None
+    git_blob: str | None = None
+    """Git's object id of the file in the authors' repository (``git hash-object``)."""
 
 
 KNOWN: dict[str, WeightsFile] = {
@@ -40,15 +45,20 @@ KNOWN: dict[str, WeightsFile] = {
         "synthseg_2.0.h5", "SynthSeg 2.0 segmentation (33 labels)", 53_079_152,
         "f190bfd742f450ef3ca2c9df9ed4d2e0232b3a74471da5e51b7770bacdf80c3e"),
     "synthseg_1.0.h5": WeightsFile(
-        "synthseg_1.0.h5", "SynthSeg 1.0 segmentation (32 labels)", 53_079_056, None,
-        "https://media.githubusercontent.com/media/BBillot/SynthSeg/master/models/synthseg_1.0.h5"),
+        "synthseg_1.0.h5", "SynthSeg 1.0 segmentation (32 labels)",
+        url=f"{AUTHORS_REPOSITORY}/models/synthseg_1.0.h5", git_blob="a28f57090fab43709a9024fc747e5c3725326454"),
     "synthseg_robust_2.0.h5": WeightsFile("synthseg_robust_2.0.h5", "SynthSeg-robust 2.0 segmentation"),
     "synthseg_parc_2.0.h5": WeightsFile("synthseg_parc_2.0.h5", "SynthSeg 2.0 cortical parcellation"),
-    "synthseg_qc_2.0.h5": WeightsFile("synthseg_qc_2.0.h5", "SynthSeg 2.0 quality control (not used yet)"),
+    "synthseg_qc_2.0.h5": WeightsFile("synthseg_qc_2.0.h5", "SynthSeg 2.0 quality control (--qc)"),
 }
 
-#: ``subseg models fetch synthseg`` fetches this file unless told otherwise.
-DEFAULT = "synthseg_2.0.h5"
+#: ``subseg models fetch synthseg`` fetches this file unless told otherwise: the one with a direct link.
+DEFAULT = "synthseg_1.0.h5"
+
+#: The segmentation files ``--engine synthseg`` uses when none is named, best first: the first in the cache.
+PREFERRED = ("synthseg_2.0.h5", "synthseg_1.0.h5")
+#: ... and with ``--robust``.
+ROBUST = "synthseg_robust_2.0.h5"
 
 
 class WeightsNotFoundError(SubsegError, FileNotFoundError):
@@ -72,8 +82,20 @@ def cache_dir() -> Path:
     return subseg_home() / "models" / "synthseg"
 
 
-def resolve(weights: str | os.PathLike) -> Path:
-    """An existing file path, or a known file name looked up in the cache."""
+def resolve(weights: str | os.PathLike | None = None, robust: bool = False) -> Path:
+    """An existing file path, or a known file name looked up in the cache.
+
+    None: the robust file when ``robust``, else the first of ``PREFERRED`` in the cache.
+    """
+    if weights is None and robust:
+        weights = ROBUST
+    if weights is None:
+        present = [cache_dir() / name for name in PREFERRED if (cache_dir() / name).is_file()]
+        if present:
+            return present[0]
+        raise WeightsNotFoundError(
+            f"no SynthSeg weights in {cache_dir()} (looked for {' or '.join(PREFERRED)}): run "
+            f"'subseg models fetch synthseg' on a machine with internet, or 'subseg models import FILE'")
     path = Path(weights)
     if path.is_file():
         return path
@@ -86,7 +108,7 @@ def resolve(weights: str | os.PathLike) -> Path:
 
 
 def verify(path: str | Path, name: str | None = None) -> str:
-    """Check a file against the published size and sha256 of ``name`` (its own name by default)."""
+    """Check a file against the published size, sha256 and git object id of ``name`` (default: its own name)."""
     path = Path(path)
     known = KNOWN.get(name or path.name)
     digest = sha256_of(path)
@@ -95,6 +117,8 @@ def verify(path: str | Path, name: str | None = None) -> str:
             f"{path}: {path.stat().st_size} bytes, but the published {known.name} has {known.size}")
     if known and known.sha256 and digest != known.sha256:
         raise WeightsChecksumError(f"{path}: sha256 {digest} differs from the published {known.name}")
+    if known and known.git_blob and (blob := git_blob_id(path)) != known.git_blob:
+        raise WeightsChecksumError(f"{path}: git object id {blob} differs from {known.name} in the authors' repository")
     return digest
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+
 import nibabel as nb
 import numpy as np
 import pytest
+from synthseg_keras_reference import save_torch_in_published_layout
 
 from bids_app.engines.synthseg import CONFORM, SynthSegEngine, WeightsNotFoundError
-from bids_app.engines.synthseg.labels import SEGMENTATION_LABELS
+from bids_app.engines.synthseg.labels import QC_NAMES, SEGMENTATION_LABELS
+from bids_app.engines.synthseg.qc import QCNetwork
 from bids_app.utils.conform import conform
 
 
@@ -29,7 +33,8 @@ def test_labels_on_input_grid_with_provenance(engine, t1w_64, random_weights):
     provenance = result.provenance
     assert provenance["Engine"] == "synthseg" and provenance["Model"] == "synthseg_2.0.h5"
     assert len(provenance["ModelSHA256"]) == 64 and provenance["Device"] == "cpu"
-    assert provenance["Options"] == {"robust": False, "parc": False, "fast": False, "crop": 64}
+    assert provenance["Options"] == {"robust": False, "parc": False, "fast": False, "crop": 64, "qc": False}
+    assert "QualityControl" not in provenance
     assert "2.0" in provenance["Version"]
 
 
@@ -64,3 +69,20 @@ def test_missing_weights_say_how_to_get_them(tmp_path, monkeypatch):
     monkeypatch.setenv("SUBSEG_HOME", str(tmp_path))
     with pytest.raises(WeightsNotFoundError, match="subseg models fetch synthseg"):
         SynthSegEngine("synthseg_2.0.h5")
+
+
+@pytest.mark.slow
+def test_quality_scores_per_group_in_provenance(random_weights, t1w_64, tmp_path):
+    weights = shutil.copy(random_weights, tmp_path / "synthseg_2.0.h5")
+    save_torch_in_published_layout(QCNetwork().keras_layers(), tmp_path / "synthseg_qc_2.0.h5", seed=1)
+    provenance = SynthSegEngine(weights, device="cpu", fast=True, crop=64, qc=True).predict(t1w_64).provenance
+    assert list(provenance["QualityControl"]) == list(QC_NAMES)
+    assert all(0 <= score <= 1 and round(score, 4) == score for score in provenance["QualityControl"].values())
+    assert provenance["QualityControlModel"] == "synthseg_qc_2.0.h5"
+    assert len(provenance["QualityControlModelSHA256"]) == 64 and provenance["Options"]["qc"] is True
+
+
+def test_missing_quality_control_weights_say_how_to_get_them(random_weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("SUBSEG_HOME", str(tmp_path))
+    with pytest.raises(WeightsNotFoundError, match=r"synthseg_qc_2.0.h5 not found beside .* 'subseg models import"):
+        SynthSegEngine(random_weights, qc=True)
