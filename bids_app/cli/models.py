@@ -35,12 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _list() -> int:
     folder = weights.cache_dir()
     print(f"# cache: {folder}")
-    print("name\tstatus\tbytes\tsha256\tdescription")
+    print("name\tstatus\tbytes\tchecksum\tdescription")
     for known in weights.KNOWN.values():
         path = folder / known.name
         status = "present" if path.is_file() else "missing"
         size = path.stat().st_size if path.is_file() else (known.size or "")
-        print(f"{known.name}\t{status}\t{size}\t{known.sha256 or ''}\t{known.description}")
+        checksum = f"sha256:{known.sha256}" if known.sha256 else f"git:{known.git_blob}" if known.git_blob else ""
+        print(f"{known.name}\t{status}\t{size}\t{checksum}\t{known.description}")
     return 0
 
 

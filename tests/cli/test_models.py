@@ -26,7 +26,8 @@ def test_list_shows_cache_and_missing_files(home, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert str(home / "models" / "synthseg") in out
-    assert "synthseg_2.0.h5\tmissing\t53079152\tf190bfd742f450ef" in out
+    assert "synthseg_2.0.h5\tmissing\t53079152\tsha256:f190bfd742f450ef" in out
+    assert "synthseg_1.0.h5\tmissing\t\tgit:a28f57090fab43709a9024fc747e5c3725326454" in out
 
 
 def test_import_checks_the_file_loads(home, tmp_path, capsys):
