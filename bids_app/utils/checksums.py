@@ -10,9 +10,7 @@ def sha256_of(*paths: str | os.PathLike) -> str:
     """Hex SHA-256 of the files' contents, one after the other (one file: its usual checksum)."""
     digest = hashlib.sha256()
     for path in paths:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        _read_into(digest, path)
     return digest.hexdigest()
 
 
@@ -24,8 +22,12 @@ def git_blob_id(path: str | os.PathLike) -> str:
     ...     _ = handle.write(b"hello\\n"); handle.flush(); git_blob_id(handle.name)
     'ce013625030ba8dba906f756967f9e9ca394464a'
     """
-    digest = hashlib.sha1(f"blob {os.path.getsize(path)}\0".encode())
+    return _read_into(hashlib.sha1(f"blob {os.path.getsize(path)}\0".encode()), path).hexdigest()
+
+
+def _read_into(digest, path: str | os.PathLike):
+    """Feed the file's bytes to ``digest`` in 1 MiB blocks; return ``digest``."""
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    return digest

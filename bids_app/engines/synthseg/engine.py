@@ -21,7 +21,7 @@ from bids_app.engines.synthseg.labels import (
 )
 from bids_app.engines.synthseg.network import SynthSegNetwork
 from bids_app.engines.synthseg.qc import QCNetwork, qc_input, scores_by_group
-from bids_app.engines.synthseg.weights import AUTHORS_FOLDER, WeightsNotFoundError, cache_dir, resolve
+from bids_app.engines.synthseg.weights import WeightsNotFoundError, cache_dir, how_to_get, resolve
 from bids_app.utils.checksums import sha256_of
 from bids_app.utils.conform import resample_like
 from bids_app.utils.device import select_device
@@ -74,9 +74,7 @@ def companion_weights(weights: str | Path, name: str) -> Path:
         return resolve(beside if beside.is_file() else name)
     except WeightsNotFoundError:
         raise WeightsNotFoundError(
-            f"{name} not found beside {weights} or in {cache_dir()}: get it from the authors' folder "
-            f"{AUTHORS_FOLDER} (or FreeSurfer >= 7.3.2, models/{name}), then run 'subseg models import {name}'"
-        ) from None
+            f"{name} not found beside {weights} or in {cache_dir()}: {how_to_get(name)}") from None
 
 
 class SynthSegEngine:
@@ -105,7 +103,7 @@ class SynthSegEngine:
         self.qc_network = load_qc_network(self.qc_weights).to(self.device) if qc else None
         self.labels = np.asarray(self.network.labels)
         self.version = weights_version(self.weights, robust)
-        self.sha256 = sha256_of(self.weights)
+        self.checksums = {path: sha256_of(path) for path in (self.weights, self.parc_weights, self.qc_weights) if path}
 
     def provenance(self) -> dict:
         """What goes into the sidecar JSON."""
@@ -113,7 +111,7 @@ class SynthSegEngine:
         provenance = {
             "Engine": "synthseg",
             "Model": self.weights.name,
-            "ModelSHA256": self.sha256,
+            "ModelSHA256": self.checksums[self.weights],
             "Version": f"{name} (PyTorch port of the published Keras weights)",
             "Device": str(self.device),
             "Options": {"robust": self.robust, "parc": self.parc, "fast": self.fast, "crop": self.crop,
@@ -121,10 +119,10 @@ class SynthSegEngine:
         }
         if self.parc_weights is not None:
             provenance["ParcellationModel"] = self.parc_weights.name
-            provenance["ParcellationModelSHA256"] = sha256_of(self.parc_weights)
+            provenance["ParcellationModelSHA256"] = self.checksums[self.parc_weights]
         if self.qc_weights is not None:
             provenance["QualityControlModel"] = self.qc_weights.name
-            provenance["QualityControlModelSHA256"] = sha256_of(self.qc_weights)
+            provenance["QualityControlModelSHA256"] = self.checksums[self.qc_weights]
         return provenance
 
     def predict(self, image: nb.Nifti1Image | str | os.PathLike) -> Segmentation:

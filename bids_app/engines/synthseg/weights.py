@@ -107,6 +107,12 @@ def resolve(weights: str | os.PathLike | None = None, robust: bool = False) -> P
         f"'subseg models fetch synthseg' on a machine with internet, or 'subseg models import FILE'")
 
 
+def how_to_get(name: str) -> str:
+    """Where a file without a direct link comes from, and how it gets into the cache."""
+    return (f"get it from the authors' folder {AUTHORS_FOLDER} (or FreeSurfer >= 7.3.2, models/{name}), "
+            f"then run 'subseg models import {name}'")
+
+
 def verify(path: str | Path, name: str | None = None) -> str:
     """Check a file against the published size, sha256 and git object id of ``name`` (default: its own name)."""
     path = Path(path)
@@ -129,9 +135,7 @@ def fetch(name: str = DEFAULT, url: str | None = None) -> Path:
         raise KeyError(f"unknown SynthSeg weights {name!r}: choose one of {', '.join(KNOWN)}")
     url = url or known.url
     if url is None:
-        raise WeightsNotFoundError(
-            f"{name} has no direct download link: get it from the authors' folder {AUTHORS_FOLDER} "
-            f"(or FreeSurfer >= 7.3.2, models/{name}), then run 'subseg models import {name}'")
+        raise WeightsNotFoundError(f"{name} has no direct download link: {how_to_get(name)}")
     target = cache_dir() / name
     LOGGER.info("Downloading %s from %s", name, url)
     with atomic_path(target) as tmp:
