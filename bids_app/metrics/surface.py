@@ -30,6 +30,8 @@ from bids_app.metrics import far_search
 _CELL_WEIGHTS = np.array([[[128, 64], [32, 16]], [[8, 4], [2, 1]]], dtype=np.uint8)
 #: Radius (in voxels of the coarsest axis) searched by probing offsets before a global search.
 _NEAR_VOXELS = 3
+#: Radius (voxels of the coarsest axis) probed for every corner before the others are sorted out.
+_FIRST_PROBE_VOXELS = 1.5
 
 
 @dataclass(frozen=True)
@@ -130,28 +132,27 @@ def _has_margin(mask: np.ndarray, margin) -> bool:
     return True
 
 
-def _near_distances(sources: np.ndarray, target_border: np.ndarray, spacing) -> np.ndarray:
+def _near_distances(sources: np.ndarray, target_border: np.ndarray, shells, reach) -> np.ndarray:
     """Distance (mm) from each flat corner index of ``sources`` to the nearest corner of ``target_border``
-    within ``_NEAR_VOXELS`` voxels (inf beyond).
+    among the offsets of ``shells`` (inf beyond), ``reach`` being the largest offset per axis.
 
     The target's corner map is probed at offsets of increasing length; the first shell with a hit gives
     the distance. Offsets are applied as shifted views of the flat map, so each probe is a single gather.
     """
     distances = np.full(len(sources), np.inf)
-    shells, reach = _shells(spacing)
     strides = np.array([target_border.shape[1] * target_border.shape[2], target_border.shape[2], 1])
     lowest = -int(reach @ strides)
     flat_border = target_border.ravel()
     positions, pending = sources + lowest, np.arange(len(sources))
     for length, offsets in shells:
+        if not len(pending):
+            break
         hit = np.zeros(len(positions), dtype=bool)
         for shift in offsets @ strides - lowest:
             hit |= flat_border[shift:].take(positions)
         if hit.any():
             distances[pending[hit]] = length
             positions, pending = positions[~hit], pending[~hit]
-            if not len(pending):
-                break
     return distances
 
 
@@ -169,12 +170,21 @@ def _maybe_near(sources: np.ndarray, targets: np.ndarray, shape, reach) -> np.nd
 
 
 def _distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarray, spacing) -> np.ndarray:
-    """Distance (mm) from each flat corner index of ``sources`` to the nearest target corner (inf if none)."""
+    """Distance (mm) from each flat corner index of ``sources`` to the nearest target corner (inf if none).
+
+    The first shells (up to ``_FIRST_PROBE_VOXELS``) are probed for every source; the rest only for the
+    sources ``_maybe_near`` keeps; the corners still unmatched go to the far search.
+    """
     distances = np.full(len(sources), np.inf)
     if not len(targets) or not len(sources):
         return distances
-    maybe_near = np.flatnonzero(_maybe_near(sources, targets, target_border.shape, _shells(spacing)[1]))
-    distances[maybe_near] = _near_distances(sources[maybe_near], target_border, spacing)
+    shells, reach = _shells(spacing)
+    first = sum(length <= _FIRST_PROBE_VOXELS * max(spacing) for length, _ in shells)
+    distances = _near_distances(sources, target_border, shells[:first], reach)
+    pending = np.flatnonzero(np.isinf(distances))
+    if len(pending):
+        pending = pending[_maybe_near(sources[pending], targets, target_border.shape, reach)]
+        distances[pending] = _near_distances(sources[pending], target_border, shells[first:], reach)
     far = np.flatnonzero(np.isinf(distances))
     if len(far):
         distances[far] = far_search.far_distances(sources[far], targets, target_border.shape, spacing)
