@@ -8,8 +8,9 @@ shifted by 1 to 5 voxels with two Left/Right pairs (hippocampus, amygdala) swapp
 fresh process with BLAS/OpenMP pools of one thread, ``subseg raw out group --reference-dir ref`` on one
 subject and on all, with every ``--nprocs`` given, and prints:
 
-- the marginal seconds per subject ((all - one) / (subjects - 1), single process), against DeepMind's
-  seconds per subject (``surface-distance`` on the same labels, masks included, first subjects only);
+- the marginal wall and CPU seconds per subject ((all - one) / (subjects - 1), single process), against
+  DeepMind's seconds per subject (``surface-distance`` on the same labels, masks included, first subjects
+  only); on a machine others load, the CPU seconds are the steadier measure;
 - the speed-up of each ``--nprocs`` over one process, and the peak memory (RSS) of the largest process.
 
 The load average is printed too: on a shared machine, the ratios are only as good as the load allows.
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -73,23 +75,28 @@ def build_dataset(data_dir: Path, root: Path, subjects: int) -> list[tuple[np.nd
     return pairs
 
 
-def run_group(root: Path, participants: list[str], nprocs: int) -> tuple[float, float]:
-    """Seconds of one ``subseg group`` process, and the peak RSS (MiB) of its largest process (its log)."""
+def run_group(root: Path, participants: list[str], nprocs: int) -> tuple[float, float, float]:
+    """Wall and CPU seconds of one ``subseg group`` process (its workers included), and the peak RSS (MiB)
+    of its largest process (from its log)."""
     env = os.environ | {pool: "1" for pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     command = [sys.executable, "-m", "bids_app", str(root / "raw"), str(root / "out"), "group",
                "--reference-dir", str(root / "ref"), "--reference-desc", "manual", "--desc", "model",
                "--nprocs", str(nprocs), "--participant-label", *participants]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     log = subprocess.run(command, check=True, env=env, capture_output=True, text=True).stderr
     seconds = time.perf_counter() - start
-    return seconds, float(re.search(r"peak memory (\d+) MiB", log).group(1))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu, float(re.search(r"peak memory (\d+) MiB", log).group(1))
 
 
-def deepmind_seconds(reference: np.ndarray, prediction: np.ndarray) -> float:
-    """Seconds DeepMind's package takes for the labels subseg scores (known ones), masks included."""
+def deepmind_seconds(reference: np.ndarray, prediction: np.ndarray) -> tuple[float, float]:
+    """Wall and CPU seconds DeepMind's package takes for the labels subseg scores (known ones), masks
+    included."""
     import surface_distance
 
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for label in np.unique(prediction):
         truth, guess = reference == label, prediction == label
         if label in LABELS and label and truth.any() and guess.any():
@@ -97,7 +104,7 @@ def deepmind_seconds(reference: np.ndarray, prediction: np.ndarray) -> float:
             surface_distance.compute_robust_hausdorff(distances, 95)
             surface_distance.compute_surface_dice_at_tolerance(distances, 1.0)
             surface_distance.compute_dice_coefficient(truth, guess)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - start_cpu
 
 
 def main(argv=None) -> None:
@@ -112,16 +119,17 @@ def main(argv=None) -> None:
         root = Path(tmp)
         pairs = build_dataset(args.data_dir, root, args.subjects)
         everyone = [f"{index + 1:02d}" for index in range(args.subjects)]
-        one, _ = run_group(root, everyone[:1], 1)
-        serial, serial_peak = run_group(root, everyone, 1)
-        marginal = (serial - one) / (args.subjects - 1)
+        one, one_cpu, _ = run_group(root, everyone[:1], 1)
+        serial, serial_cpu, serial_peak = run_group(root, everyone, 1)
+        marginal, marginal_cpu = (serial - one) / (args.subjects - 1), (serial_cpu - one_cpu) / (args.subjects - 1)
         print(f"subseg group, 1 process: {one:.2f} s for 1 subject, {serial:.2f} s for {args.subjects} "
-              f"(peak {serial_peak:.0f} MiB): {marginal:.2f} s per extra subject")
+              f"(peak {serial_peak:.0f} MiB): {marginal:.2f} s wall, {marginal_cpu:.2f} s CPU per extra subject")
         if args.deepmind_subjects:
-            theirs = np.mean([deepmind_seconds(*pair) for pair in pairs[:args.deepmind_subjects]])
-            print(f"DeepMind surface-distance: {theirs:.2f} s per subject; subseg {theirs / marginal:.1f}x faster")
+            wall, cpu = np.mean([deepmind_seconds(*pair) for pair in pairs[:args.deepmind_subjects]], axis=0)
+            print(f"DeepMind surface-distance: {wall:.2f} s wall, {cpu:.2f} s CPU per subject; subseg "
+                  f"{wall / marginal:.1f}x faster (wall), {cpu / marginal_cpu:.1f}x (CPU)")
         for nprocs in args.nprocs:
-            seconds, peak = run_group(root, everyone, nprocs)
+            seconds, _, peak = run_group(root, everyone, nprocs)
             print(f"subseg group, --nprocs {nprocs}: {seconds:.2f} s for {args.subjects} subjects, "
                   f"{serial / seconds:.2f}x over 1 process; peak {peak:.0f} MiB in the largest process")
     print("load average at end:", " ".join(f"{load:.1f}" for load in os.getloadavg()))
