@@ -73,7 +73,7 @@ RUN printf '%s\n' \
         batchgenerators==0.25.5 batchgeneratorsv2==0.3.6 bids-validator==1.14.7.post0 bidsschematools==2.0.1 \
         blosc2==4.14.1 certifi==2026.10.19.post1 charset-normalizer==3.5.3 ci-info==0.4.0 click==8.5.1 \
         cloudpickle==3.1.3 connected-components-3d==4.1.1 contourpy==1.3.3 cycler==0.12.1 docopt==0.6.2 \
-        dynamic-network-architectures==0.4.4 einops==0.8.2 etelemetry==0.3.1 filelock==4.3.1 fonttools==4.68.0 \
+        dynamic-network-architectures==0.4.4 edt==3.1.2 einops==0.8.2 etelemetry==0.3.1 filelock==4.3.1 fonttools==4.68.0 \
         formulaic==1.2.2 frozendict==2.5.1 fsspec==2026.9.0 future==1.0.0 graphviz==0.21 h11==0.16.0 \
         h2==4.4.1 h5py==3.14.0 hf-xet==1.8.0 hpack==4.2.0 httpcore==1.0.9 httpcore2==2.16.2 httpx==0.28.1 \
         httpx2==2.16.2 hyperframe==6.1.0 \

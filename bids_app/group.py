@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import resource
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -103,11 +104,15 @@ def dataset_name(bids_dir: Path) -> str:
 def _score_all(jobs: list[ImageJob], nprocs: int) -> list[dict]:
     try:
         if nprocs <= 1 or len(jobs) <= 1:
-            return [score_image(job) for job in jobs]
-        with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
-            return list(pool.map(score_image, jobs))
+            results = [score_image(job) for job in jobs]
+        else:
+            with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
+                results = list(pool.map(score_image, jobs))
     except LabelMapError as error:
         raise GroupError(str(error)) from None
+    peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    logger.info("scored; peak memory %.0f MiB in the largest process", peak_kib / 1024)
+    return results
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -52,10 +52,14 @@ def _world_box(image: nb.Nifti1Image) -> tuple[np.ndarray, np.ndarray]:
     return world.min(axis=0), world.max(axis=0)
 
 
-def align_prediction(prediction: nb.Nifti1Image, reference: nb.Nifti1Image, path: Path) -> np.ndarray:
-    """The prediction's labels on the reference grid (nearest neighbour, with a warning, when they differ)."""
+def align_prediction(prediction: nb.Nifti1Image, reference: nb.Nifti1Image, path: Path,
+                     data: np.ndarray | None = None) -> np.ndarray:
+    """The prediction's labels on the reference grid (nearest neighbour, with a warning, when they differ).
+
+    ``data``: the prediction's labels already loaded (as ``load_label_map`` returns them), not read again.
+    """
     if same_grid(prediction, reference):
-        return np.asanyarray(prediction.dataobj).astype(np.int32)
+        return data if data is not None else np.asanyarray(prediction.dataobj).astype(np.int32)
     low_p, high_p = _world_box(prediction)
     low_r, high_r = _world_box(reference)
     if np.any(np.minimum(high_p, high_r) <= np.maximum(low_p, low_r)):
@@ -68,7 +72,7 @@ def align_prediction(prediction: nb.Nifti1Image, reference: nb.Nifti1Image, path
 
 def known_labels(data: np.ndarray, path: Path) -> list[int]:
     """Non-zero labels present in ``data`` that the label table knows; warns naming the others."""
-    present = np.flatnonzero(np.bincount(data.ravel()))
+    present = np.flatnonzero(np.bincount(data.ravel(order="K")))  # memory order: no copy of the volume
     unknown = [int(label) for label in present if label and int(label) not in LABELS]
     if unknown:
         logger.warning("%s: labels unknown to the FreeSurfer table, not scored: %s", path, unknown)

@@ -36,7 +36,7 @@ def score_image(job: ImageJob) -> dict[str, list[dict]]:
     if job.reference is None:
         return rows
     reference_image, reference = label_maps.load_label_map(job.reference)
-    prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction)
+    prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
     spacing = label_maps.spacing(reference_image)
     for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm).items():
         for metric in METRICS:

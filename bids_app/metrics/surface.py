@@ -4,8 +4,9 @@ The surface of a mask is the set of corners of the voxel grid whose 2x2x2 neighb
 foreground and background voxels (Nikolov et al. 2018, as in DeepMind's ``surface-distance``). Each such
 corner carries the area of the marching-cubes surface inside its 2x2x2 cell, in mm^2. Distances are
 Euclidean, in mm, between corners, found on a crop around the two masks: by probing the other surface's
-corner map at offsets of increasing length up to ``_NEAR_VOXELS`` voxels, then, for the corners still
-unmatched, by an exact k-d tree query or a Euclidean feature transform.
+corner map at offsets of increasing length up to ``_NEAR_VOXELS`` voxels (only for corners whose
+neighbourhood holds any corner of the other surface), then, for the corners still unmatched, by the exact
+far search of ``far_search``.
 
 >>> import numpy as np
 >>> box = np.zeros((6, 6, 6), bool); box[1:5, 1:5, 1:5] = True
@@ -21,15 +22,16 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import cKDTree
 from skimage import measure
+
+from bids_app.metrics import far_search
 
 #: Weight of each voxel of a 2x2x2 cell in its neighbour code (cell index (a, b, c) -> bit).
 _CELL_WEIGHTS = np.array([[[128, 64], [32, 16]], [[8, 4], [2, 1]]], dtype=np.uint8)
 #: Radius (in voxels of the coarsest axis) searched by probing offsets before a global search.
 _NEAR_VOXELS = 3
-#: About how many voxels a feature transform handles in the time of one far k-d tree query.
-_TREE_TO_TRANSFORM_COST = 32
+#: Radius (voxels of the coarsest axis) probed for every corner before the others are sorted out.
+_FIRST_PROBE_VOXELS = 1.5
 
 
 @dataclass(frozen=True)
@@ -130,62 +132,62 @@ def _has_margin(mask: np.ndarray, margin) -> bool:
     return True
 
 
-def _near_distances(sources: np.ndarray, target_border: np.ndarray, spacing) -> np.ndarray:
+def _near_distances(sources: np.ndarray, target_border: np.ndarray, shells, reach) -> np.ndarray:
     """Distance (mm) from each flat corner index of ``sources`` to the nearest corner of ``target_border``
-    within ``_NEAR_VOXELS`` voxels (inf beyond).
+    among the offsets of ``shells`` (inf beyond), ``reach`` being the largest offset per axis.
 
     The target's corner map is probed at offsets of increasing length; the first shell with a hit gives
     the distance. Offsets are applied as shifted views of the flat map, so each probe is a single gather.
     """
     distances = np.full(len(sources), np.inf)
-    shells, reach = _shells(spacing)
     strides = np.array([target_border.shape[1] * target_border.shape[2], target_border.shape[2], 1])
     lowest = -int(reach @ strides)
     flat_border = target_border.ravel()
     positions, pending = sources + lowest, np.arange(len(sources))
     for length, offsets in shells:
+        if not len(pending):
+            break
         hit = np.zeros(len(positions), dtype=bool)
         for shift in offsets @ strides - lowest:
             hit |= flat_border[shift:].take(positions)
         if hit.any():
             distances[pending[hit]] = length
             positions, pending = positions[~hit], pending[~hit]
-            if not len(pending):
-                break
     return distances
 
 
-def _far_distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarray, spacing) -> np.ndarray:
-    """Exact distance (mm) from each flat corner index of ``sources`` to the nearest target corner.
+def _maybe_near(sources: np.ndarray, targets: np.ndarray, shape, reach) -> np.ndarray:
+    """Which flat corner indices of ``sources`` may have a target corner within the probe offsets.
 
-    Few queries go to a k-d tree of the target corners; many share one Euclidean feature transform (the
-    nearest target corner of every corner, as in DeepMind's distance transform) of the box holding the
-    queries and the targets, whichever ``_TREE_TO_TRANSFORM_COST`` says is cheaper.
+    Corners are binned in blocks of ``reach`` voxels per axis; a source whose block and its 26 neighbours
+    hold no target is more than ``reach`` voxels from every target along some axis, so beyond every probe.
     """
-    scale = np.asarray(spacing, dtype=np.float64)
-    source_points = np.stack(np.unravel_index(sources, target_border.shape), axis=1)
-    target_points = np.stack(np.unravel_index(targets, target_border.shape), axis=1)
-    low = np.minimum(source_points.min(axis=0), target_points.min(axis=0))
-    high = np.maximum(source_points.max(axis=0), target_points.max(axis=0)) + 1
-    if len(sources) * _TREE_TO_TRANSFORM_COST < np.prod(high - low):
-        tree = cKDTree(target_points * scale, leafsize=32, balanced_tree=False, compact_nodes=False)
-        return tree.query(source_points * scale, k=1)[0]
-    box = tuple(slice(start, stop) for start, stop in zip(low, high))
-    nearest = ndimage.distance_transform_edt(~target_border[box], sampling=scale, return_distances=False,
-                                             return_indices=True)
-    local = (source_points - low).T
-    offsets = (nearest[(slice(None), *local)] - local) * scale[:, None]
-    return np.sqrt(np.add.reduce(offsets * offsets, axis=0))
+    block = np.maximum(np.asarray(reach, dtype=np.int64), 1)
+    occupied = np.zeros(tuple(np.asarray(shape) // block + 3), dtype=bool)
+    occupied[tuple(np.stack(np.unravel_index(targets, shape)) // block[:, None] + 1)] = True
+    occupied = ndimage.maximum_filter(occupied, size=3, mode="constant")
+    return occupied[tuple(np.stack(np.unravel_index(sources, shape)) // block[:, None] + 1)]
 
 
 def _distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarray, spacing) -> np.ndarray:
-    """Distance (mm) from each flat corner index of ``sources`` to the nearest target corner (inf if none)."""
+    """Distance (mm) from each flat corner index of ``sources`` to the nearest target corner (inf if none).
+
+    The first shells (up to ``_FIRST_PROBE_VOXELS``) are probed for every source; the rest only for the
+    sources ``_maybe_near`` keeps; the corners still unmatched go to the far search.
+    """
+    distances = np.full(len(sources), np.inf)
     if not len(targets) or not len(sources):
-        return np.full(len(sources), np.inf)
-    distances = _near_distances(sources, target_border, spacing)
+        return distances
+    shells, reach = _shells(spacing)
+    first = sum(length <= _FIRST_PROBE_VOXELS * max(spacing) for length, _ in shells)
+    distances = _near_distances(sources, target_border, shells[:first], reach)
+    pending = np.flatnonzero(np.isinf(distances))
+    if len(pending):
+        pending = pending[_maybe_near(sources[pending], targets, target_border.shape, reach)]
+        distances[pending] = _near_distances(sources[pending], target_border, shells[first:], reach)
     far = np.flatnonzero(np.isinf(distances))
     if len(far):
-        distances[far] = _far_distances(sources[far], target_border, targets, spacing)
+        distances[far] = far_search.far_distances(sources[far], targets, target_border.shape, spacing)
     return distances
 
 

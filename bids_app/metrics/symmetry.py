@@ -34,6 +34,13 @@ def _pair_counts(reference: np.ndarray, prediction: np.ndarray, left: int, right
     }
 
 
+def _any_of(label_map: np.ndarray, labels) -> np.ndarray:
+    """Boolean map of the voxels holding one of ``labels``, by table lookup (one pass, any label count)."""
+    table = np.zeros(max([int(label_map.max()), *labels]) + 1, dtype=bool)
+    table[list(labels)] = True
+    return table[label_map]
+
+
 def _fraction(part: int, whole: int) -> float:
     return part / whole if whole else float("nan")
 
@@ -63,7 +70,7 @@ def symmetry(reference: np.ndarray, prediction: np.ndarray, labels, threshold: f
             "left_as_right": _fraction(counts["left_as_right"], counts["reference_left"]),
             "right_as_left": _fraction(counts["right_as_left"], counts["reference_right"]),
         })
-    truth_fg, guess_fg = np.isin(reference, labels), np.isin(prediction, labels)
+    truth_fg, guess_fg = _any_of(reference, labels), _any_of(prediction, labels)
     swap_fraction = _fraction(swapped, paired)
     summary = {
         "foreground_dice": overlap.dice(int(np.count_nonzero(truth_fg)), int(np.count_nonzero(guess_fg)),

@@ -13,6 +13,6 @@ import numpy as np
 def volumes(label_map: np.ndarray, spacing, labels) -> dict[int, float]:
     """Volume in mm^3 of each of ``labels`` (0 for a label absent from the map)."""
     voxel_mm3 = float(np.prod(spacing))
-    counts = np.bincount(np.asarray(label_map, dtype=np.int64).ravel())
+    counts = np.bincount(np.asarray(label_map).ravel(order="K"))
     return {int(label): float(counts[label]) * voxel_mm3 if 0 <= label < len(counts) else 0.0
             for label in (int(label) for label in labels)}

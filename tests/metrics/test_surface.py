@@ -6,8 +6,9 @@ import nibabel as nb
 import numpy as np
 import pytest
 
-from bids_app.metrics import surface
+from bids_app.metrics import far_search, surface
 from bids_app.metrics.structures import compare_label_maps, compare_structure
+from tests.metrics.test_symmetry import swap_sides
 
 
 def _box_expectations(a, b, c, spacing):
@@ -76,14 +77,14 @@ def _assert_agrees_with_deepmind(reference, prediction, spacing, labels):
         assd = (np.sum(distances["distances_gt_to_pred"] * distances["surfel_areas_gt"])
                 + np.sum(distances["distances_pred_to_gt"] * distances["surfel_areas_pred"])) / areas
         assert ours[label]["nsd"] == pytest.approx(
-            surface_distance.compute_surface_dice_at_tolerance(distances, 1.0), abs=1e-6)
+            surface_distance.compute_surface_dice_at_tolerance(distances, 1.0), abs=1e-12)
         assert ours[label]["hd95"] == pytest.approx(surface_distance.compute_robust_hausdorff(distances, 95),
-                                                    abs=1e-6)
+                                                    abs=1e-12)
         assert ours[label]["hd"] == pytest.approx(surface_distance.compute_robust_hausdorff(distances, 100),
-                                                  abs=1e-6)
-        assert ours[label]["assd"] == pytest.approx(assd, abs=1e-6)
+                                                  abs=1e-12)
+        assert ours[label]["assd"] == pytest.approx(assd, abs=1e-12)
         assert ours[label]["dice"] == pytest.approx(surface_distance.compute_dice_coefficient(truth, guess),
-                                                    abs=1e-6)
+                                                    abs=1e-12)
 
 
 @pytest.mark.slow
@@ -100,15 +101,34 @@ def two_subjects(shared_data):
     return tuple(np.asarray(nb.load(maps / f"training_seg_0{n}.nii.gz").dataobj).astype(np.int32) for n in (2, 3))
 
 
+def _force_far_search(monkeypatch, search: str) -> None:
+    """Make every far corner go to one search: the k-d tree or either distance transform."""
+    monkeypatch.setattr(far_search, "TRANSFORM_VOXELS_PER_QUERY",
+                        dict.fromkeys(("squared", "feature"), 10**12 if search != "k-d tree" else 0))
+    if search == "feature transform":
+        monkeypatch.setattr(far_search, "squared_transform_is_exact", lambda spacing, shape: False)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("far_search", ["k-d tree", "feature transform"])
+@pytest.mark.parametrize("search", ["k-d tree", "squared transform", "feature transform"])
 @pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (0.9, 1.1, 1.6)])
-def test_far_surfels_agree_with_deepmind_between_two_subjects(two_subjects, monkeypatch, far_search, spacing):
-    """Most surfels lie beyond the probed offsets, so the far search (either one) gives the distances."""
+def test_far_surfels_agree_with_deepmind_between_two_subjects(two_subjects, monkeypatch, search, spacing):
+    """Most surfels lie beyond the probed offsets, so the far search (each one) gives the distances."""
+    if search == "squared transform" and len(set(spacing)) > 1:
+        pytest.skip("the squared transform serves isotropic grids only")
     reference, prediction = two_subjects
     assert reference.flags.f_contiguous  # compare_label_maps reads it through its transpose
-    monkeypatch.setattr(surface, "_TREE_TO_TRANSFORM_COST", 0 if far_search == "k-d tree" else 10**12)
+    _force_far_search(monkeypatch, search)
     _assert_agrees_with_deepmind(reference, prediction, spacing, [10, 17, 53, 4])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("search", ["k-d tree", "squared transform", "feature transform"])
+def test_swapped_hemispheres_agree_with_deepmind(two_subjects, monkeypatch, search):
+    """Left/Right labels swapped: every surfel of a structure lies a hemisphere away from its homolog."""
+    reference = two_subjects[0]
+    _force_far_search(monkeypatch, search)
+    _assert_agrees_with_deepmind(reference, swap_sides(reference), (1.0, 1.0, 1.0), [17, 53, 12, 4, 43])
 
 
 @pytest.mark.slow
