@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="subseg",
         description="Segment subcortical structures in T1-weighted MRI (participant), measure how good the "
         "segmentations are (group), or train an nnU-Net model from labelled BIDS data (train).",
-        epilog="Also: 'subseg models {list,fetch,import}' manages model weights.",
+        epilog="Also: 'subseg models {list,fetch,import}' manages model weights; 'subseg sample OUT_DIR' writes "
+        "a small real BIDS dataset with reference labels to try subseg on.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("bids_dir", help="the root folder of a BIDS dataset (sub-XXXXX folders at the top level)")

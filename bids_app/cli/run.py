@@ -40,6 +40,10 @@ def main(argv=None) -> None:
         from .models import main as models_main
 
         sys.exit(models_main(argv[1:]))
+    if argv[:1] == ["sample"]:
+        from .sample import main as sample_main
+
+        sys.exit(sample_main(argv[1:]))
 
     from ..config import Config
     from .parser import parse_args
