@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+import testdata
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The folder of real data (``SUBSEG_SHARED_DATA``, else ``../shared/data`` beside the repository)."""
-    folder = Path(os.environ.get("SUBSEG_SHARED_DATA", REPO.parent / "shared" / "data"))
-    if not folder.is_dir():
-        pytest.fail(f"real test data not found at {folder}: set SUBSEG_SHARED_DATA", pytrace=False)
-    return folder
+def shared_data(tmp_path_factory) -> Path:
+    """The real test data listed in ``testdata.py``: from ``$SUBSEG_TEST_DATA``, else downloaded into a cache."""
+    try:
+        return testdata.data_folder(tmp_path_factory.mktemp("test_data"))
+    except testdata.MissingData as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 #: FreeSurfer labels of the tiny nnU-Net model: L/R thalamus, caudate, putamen, hippocampus, lateral ventricle.
@@ -35,11 +35,11 @@ def templateflow_home(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def sample_bids(shared_data, tmp_path_factory) -> Path:
+def sample_bids(tmp_path_factory) -> Path:
     """The sample BIDS dataset (sub-01, sub-02 with references, sub-03 raw), built once per session."""
     from bids_app.utils.sample_data import make_sample_dataset
 
-    return make_sample_dataset(shared_data, tmp_path_factory.mktemp("sample_bids") / "bids")
+    return make_sample_dataset(tmp_path_factory.mktemp("sample_bids") / "bids")
 
 
 def _tiny_nnunet_key(settings) -> str:
