@@ -43,7 +43,7 @@ def sample_bids(tmp_path_factory) -> Path:
 
 
 def _tiny_nnunet_key(settings) -> str:
-    """Hash of what decides the tiny model: the training code, the sample data code and the settings."""
+    """Hash of what decides the tiny model: the training code, the sample data (code, scans) and the settings."""
     import hashlib
     import json
 
@@ -51,6 +51,7 @@ def _tiny_nnunet_key(settings) -> str:
     training = REPO / "bids_app" / "training"
     sources = [training / f"{module}.py" for module in ("dataset", "environment", "planning", "trainer", "train")]
     sources += [REPO / "bids_app" / "utils" / "conform.py", REPO / "bids_app" / "utils" / "sample_data.py"]
+    sources += sorted((REPO / "bids_app" / "data" / "sample").rglob("*.nii.gz"))
     for source in sources:
         digest.update(source.read_bytes())
     digest.update(json.dumps([settings.as_dict(), TINY_NNUNET_LABELS], sort_keys=True).encode())
