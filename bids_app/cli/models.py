@@ -18,8 +18,8 @@ ENGINES = {"synthseg": weights.DEFAULT}
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="subseg models", description="List the built-in models and, in the subseg cache, download or import weights "
-        "($SUBSEG_HOME, default ~/.cache/subseg).")
+        prog="subseg models", description="List the built-in models and, in the subseg cache, download or import "
+        "weights ($SUBSEG_HOME, default ~/.cache/subseg).")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="the built-in models, and known weight files and whether they are cached")
     fetch = commands.add_parser("fetch", help="download weights (needs internet) and check their sha256")
