@@ -16,7 +16,8 @@ def shared_data(tmp_path_factory) -> Path:
     try:
         return testdata.data_folder(tmp_path_factory.mktemp("test_data"))
     except testdata.MissingData as error:
-        pytest.fail(str(error), pytrace=False)
+        message = str(error)
+    pytest.fail(message, pytrace=False)
 
 
 #: FreeSurfer labels of the tiny nnU-Net model: L/R thalamus, caudate, putamen, hippocampus, lateral ventricle.

@@ -155,6 +155,14 @@ def _from_local(folder: Path, path: str) -> Path:
     return source
 
 
+def _root_cause(error: BaseException) -> str:
+    """The innermost exception's first line (a name lookup, a refused connection, a wrong checksum)."""
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def _download(path: str, expected: str) -> Path:
     import pooch
 
@@ -175,8 +183,7 @@ def _download(path: str, expected: str) -> Path:
         partial.replace(target)
         return target
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:  # requests' errors are OSErrors
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise MissingData(f"could not download test data {path} from {where_from(path)} ({first_line}); "
+        raise MissingData(f"could not download test data {path} from {where_from(path)} ({_root_cause(error)}); "
                           f"put the file (sha256 {expected}) in a folder laid out as tests/testdata.py "
                           f"says and set {ENV} to it") from None
 
