@@ -1,8 +1,8 @@
 """One subject through ``subseg participant`` next to nnU-Net's bare predictor on the same image and model.
 
-Usage: python benchmarks/participant.py DATA_DIR [--model NNUNET_MODEL_DIR] [--subject 02] [--threads 2]
+Usage: python benchmarks/participant.py [--model NNUNET_MODEL_DIR] [--subject 02] [--threads 2]
 
-DATA_DIR holds the public sample scans (voxelmorph, niivue, brainchop). Without ``--model`` a tiny real
+The images are those of ``subseg sample``. Without ``--model`` a tiny real
 nnU-Net is trained first on the sample dataset (a few minutes on CPU), as the tests do. Each contender runs
 in a fresh Python process, so both pay for interpreter start-up, imports and model loading:
 
@@ -86,7 +86,6 @@ def _train_tiny_model(bids: Path, work: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", type=Path, help="folder of the public sample scans")
     parser.add_argument("--model", type=Path, help="nnU-Net model folder (default: train a tiny one)")
     parser.add_argument("--subject", default="02", help="sample subject to time")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for every contender")
@@ -94,7 +93,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        bids = make_sample_dataset(args.data_dir, tmp / "bids")
+        bids = make_sample_dataset(tmp / "bids")
         model = args.model or _train_tiny_model(bids, tmp / "train")
         t1w = bids / f"sub-{args.subject}" / "anat" / f"sub-{args.subject}_T1w.nii.gz"
         ras = tmp / "t1w_ras.nii.gz"

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+import testdata
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The folder of real data (``SUBSEG_SHARED_DATA``, else ``../shared/data`` beside the repository)."""
-    folder = Path(os.environ.get("SUBSEG_SHARED_DATA", REPO.parent / "shared" / "data"))
-    if not folder.is_dir():
-        pytest.fail(f"real test data not found at {folder}: set SUBSEG_SHARED_DATA", pytrace=False)
-    return folder
+def shared_data(tmp_path_factory) -> Path:
+    """The real test data listed in ``testdata.py``: from ``$SUBSEG_TEST_DATA``, else downloaded into a cache."""
+    try:
+        return testdata.data_folder(tmp_path_factory.mktemp("test_data"))
+    except testdata.MissingData as error:
+        message = str(error)
+    pytest.fail(message, pytrace=False)
 
 
 #: FreeSurfer labels of the tiny nnU-Net model: L/R thalamus, caudate, putamen, hippocampus, lateral ventricle.
@@ -35,15 +36,15 @@ def templateflow_home(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def sample_bids(shared_data, tmp_path_factory) -> Path:
+def sample_bids(tmp_path_factory) -> Path:
     """The sample BIDS dataset (sub-01, sub-02 with references, sub-03 raw), built once per session."""
     from bids_app.utils.sample_data import make_sample_dataset
 
-    return make_sample_dataset(shared_data, tmp_path_factory.mktemp("sample_bids") / "bids")
+    return make_sample_dataset(tmp_path_factory.mktemp("sample_bids") / "bids")
 
 
 def _tiny_nnunet_key(settings) -> str:
-    """Hash of what decides the tiny model: the training code, the sample data code and the settings."""
+    """Hash of what decides the tiny model: the training code, the sample data (code, scans) and the settings."""
     import hashlib
     import json
 
@@ -51,6 +52,7 @@ def _tiny_nnunet_key(settings) -> str:
     training = REPO / "bids_app" / "training"
     sources = [training / f"{module}.py" for module in ("dataset", "environment", "planning", "trainer", "train")]
     sources += [REPO / "bids_app" / "utils" / "conform.py", REPO / "bids_app" / "utils" / "sample_data.py"]
+    sources += sorted((REPO / "bids_app" / "data" / "sample").rglob("*.nii.gz"))
     for source in sources:
         digest.update(source.read_bytes())
     digest.update(json.dumps([settings.as_dict(), TINY_NNUNET_LABELS], sort_keys=True).encode())

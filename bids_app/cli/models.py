@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from urllib.error import URLError
 
 from bids_app.engines.synthseg import weights
 
@@ -17,10 +18,10 @@ ENGINES = {"synthseg": weights.DEFAULT}
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="subseg models", description="List, download or import model weights into the subseg cache "
-        "($SUBSEG_HOME, default ~/.cache/subseg).")
+        prog="subseg models", description="List the built-in models and, in the subseg cache, download or import "
+        "weights ($SUBSEG_HOME, default ~/.cache/subseg).")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="known weight files and whether they are in the cache")
+    commands.add_parser("list", help="the built-in models, and known weight files and whether they are cached")
     fetch = commands.add_parser("fetch", help="download weights (needs internet) and check their sha256")
     fetch.add_argument("engine", choices=sorted(ENGINES))
     fetch.add_argument("--file", choices=sorted(weights.KNOWN), help="which file (default: %(default)s)",
@@ -32,10 +33,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The MeshNet models inside the package: folder name -> description.
+MESHNET_MODELS = {
+    "mindgrab": "meshnet: brain extraction (brainchop's mindgrab), run before the segmentation",
+    "model21_104class": "meshnet: 104 FreeSurfer aparc+aseg classes (brainchop), the default engine's model",
+}
+
+
+def _list_meshnet() -> None:
+    from bids_app.engines.meshnet.engine import packaged_model_folder
+    from bids_app.utils.checksums import sha256_of
+
+    for name, description in MESHNET_MODELS.items():
+        weights_files = sorted(packaged_model_folder(name).glob("*.bin"))
+        size = sum(path.stat().st_size for path in weights_files)
+        print(f"meshnet/{name}\tbuilt-in\t{size}\tsha256:{sha256_of(*weights_files)}\t{description}")
+
+
 def _list() -> int:
     folder = weights.cache_dir()
     print(f"# cache: {folder}")
     print("name\tstatus\tbytes\tchecksum\tdescription")
+    _list_meshnet()
     for known in weights.KNOWN.values():
         path = folder / known.name
         status = "present" if path.is_file() else "missing"
@@ -74,6 +93,11 @@ def main(argv: list[str]) -> int:
             if source.is_file():
                 _check_loads(source, name)
             path = weights.import_file(source, name)
+    except URLError as error:  # no network, unknown host, refused, HTTP error
+        url = args.url or weights.KNOWN[args.file].url
+        print(f"subseg models fetch: could not download {url} ({error.reason}); without internet here, download "
+              f"it on another machine and run 'subseg models import {args.file}'", file=sys.stderr)
+        return 1
     except (OSError, ValueError, KeyError) as error:
         print(f"subseg models {args.command}: {error}", file=sys.stderr)
         return 1

@@ -10,6 +10,8 @@ from pathlib import Path
 from .. import __version__
 from ..training import TRAINER_NAMES
 from ..training.planning import CONFIGURATION
+from ..utils.resources import cpu_count, default_nprocs
+from ..workflows.segmentation import ENGINES as ENGINE_MEMORY
 
 ENGINES = ("meshnet", "nnunet", "synthseg")
 PLUGINS = ("MultiProc", "Linear", "SLURM", "SLURMGraph")
@@ -71,14 +73,25 @@ def _desc(value: str) -> str:
     return value
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Name an option's default in ``--help`` unless its help text already says it or there is none."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.nargs == 0 or action.default in (None, argparse.SUPPRESS, {}) or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with option groups for each concern."""
     parser = argparse.ArgumentParser(
         prog="subseg",
         description="Segment subcortical structures in T1-weighted MRI (participant), measure how good the "
         "segmentations are (group), or train an nnU-Net model from labelled BIDS data (train).",
-        epilog="Also: 'subseg models {list,fetch,import}' manages model weights.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="Also: 'subseg models {list,fetch,import}' manages model weights; 'subseg sample OUT_DIR' writes "
+        "a small real BIDS dataset with reference labels to try subseg on.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("bids_dir", help="the root folder of a BIDS dataset (sub-XXXXX folders at the top level)")
     parser.add_argument("output_dir", help="where the BIDS derivatives are written")
@@ -177,12 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     perf = parser.add_argument_group("Resources and execution")
     perf.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                       help="where networks run: auto takes a GPU when torch sees one")
-    perf.add_argument("--nprocs", "--nthreads", type=_positive_int, default=os.cpu_count() or 1,
-                      help="processes run at once (subjects in parallel)")
+    perf.add_argument("--nprocs", "--nthreads", type=_positive_int,
+                      help="processes run at once (subjects in parallel); default: the CPUs this process may use, and "
+                      "at the participant level no more than the available memory holds at the engine's memory "
+                      "per image (4 GB for meshnet and nnunet, 8 GB for synthseg)")
     perf.add_argument("--omp-nthreads", type=_positive_int,
                       help="threads per process (torch, ITK); default: min(nprocs, 8)")
-    perf.add_argument("-w", "--work-dir", default=os.path.join(os.getcwd(), "work"),
-                      help="folder for intermediate results (reused on reruns; safe to delete afterwards)")
+    perf.add_argument("-w", "--work-dir", metavar="DIR",
+                      help="folder for intermediate results (reused on reruns; safe to delete afterwards); "
+                      "default: ./work, in the folder subseg is started from")
     perf.add_argument("--nipype-plugin", choices=PLUGINS, default="MultiProc",
                       help="nipype execution plugin: MultiProc locally, SLURM/SLURMGraph on clusters")
     perf.add_argument("--nipype-plugin-args", type=_plugin_args, default={}, metavar="JSON",
@@ -212,7 +228,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.bids_dir = _existing_dir(parser, args.bids_dir)
     args.output_dir = Path(args.output_dir).expanduser().absolute()
-    args.work_dir = Path(args.work_dir).expanduser().absolute()
+    args.work_dir = Path(args.work_dir or "work").expanduser().absolute()
     if args.output_dir == args.bids_dir:
         parser.error("output_dir must differ from bids_dir (write derivatives elsewhere, e.g. bids_dir/derivatives/subseg)")
     if args.work_dir == args.bids_dir or args.bids_dir in args.work_dir.parents:
@@ -235,6 +251,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--brain-mask template needs --align-to TEMPLATE")
     if args.reference_dir is not None:
         args.reference_dir = _existing_dir(parser, args.reference_dir)
+    if args.nprocs is None:
+        participant = args.analysis_level == "participant"
+        args.nprocs = default_nprocs(ENGINE_MEMORY[args.engine][3]) if participant else cpu_count()
     if args.omp_nthreads is None:
         args.omp_nthreads = min(args.nprocs, 8)
     return args

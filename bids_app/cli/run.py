@@ -34,19 +34,23 @@ def _fail(message: str, status: int = 1):
 
 
 def main(argv=None) -> None:
-    """Run ``subseg``; exit 0 on success, 1 with a one-line error otherwise."""
+    """Run ``subseg``; exit 0 on success, 2 for a command-line mistake, 1 with a one-line error otherwise."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["models"]:
         from .models import main as models_main
 
         sys.exit(models_main(argv[1:]))
+    if argv[:1] == ["sample"]:
+        from .sample import main as sample_main
+
+        sys.exit(sample_main(argv[1:]))
 
     from ..config import Config
     from .parser import parse_args
 
     config = Config.from_args(parse_args(argv))
     _setup_logging(config.execution.log_level)
-    from ..errors import SubsegError
+    from ..errors import SubsegError, UsageError
 
     try:
         level = config.execution.analysis_level
@@ -64,6 +68,8 @@ def main(argv=None) -> None:
             from ..train import run_train
 
             run_train(config)
+    except UsageError as error:
+        _fail(str(error), status=2)
     except SubsegError as error:
         _fail(str(error))
     except MemoryError:

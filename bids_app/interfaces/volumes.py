@@ -10,19 +10,20 @@ import pandas as pd
 from nipype.interfaces.base import BaseInterfaceInputSpec, File, SimpleInterface, TraitedSpec
 
 from ..labels import LABELS
+from ..metrics.volumes import volume_mm3, voxel_volume_mm3
 
 
 def structure_volumes(labels: nb.spatialimages.SpatialImage) -> pd.DataFrame:
     """One row per label present (background left out): structure, label, voxels, volume_mm3."""
     data = np.asanyarray(labels.dataobj).astype(np.int64).ravel()
-    voxel_mm3 = float(abs(np.linalg.det(labels.affine[:3, :3])))
+    voxel_mm3 = voxel_volume_mm3(labels.header.get_zooms()[:3])
     counts = np.bincount(data[data > 0]) if np.any(data > 0) else np.zeros(1, dtype=int)
     present = np.flatnonzero(counts)
     return pd.DataFrame({
         "structure": [LABELS[i].name if i in LABELS else f"label-{i}" for i in present],
         "label": present,
         "voxels": counts[present],
-        "volume_mm3": np.round(counts[present] * voxel_mm3, 3),
+        "volume_mm3": volume_mm3(counts[present], voxel_mm3),
     })
 
 

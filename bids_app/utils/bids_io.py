@@ -10,7 +10,7 @@ from bids.layout import parse_file_entities
 from bids.layout.writing import build_path
 
 from .. import __version__
-from ..errors import SubsegError
+from ..errors import SubsegError, UsageError
 from .atomic import atomic_write_text
 
 #: The one pattern that names every derivative of a T1w (no ``space-``: outputs lie on the T1w's grid).
@@ -25,6 +25,10 @@ CODE_URL = "https://github.com/subseg/subseg"
 
 class BIDSError(SubsegError, ValueError):
     """The input dataset cannot be used as asked."""
+
+
+class UnknownParticipantError(BIDSError, UsageError):
+    """``--participant-label`` names a subject the dataset does not have."""
 
 
 def collect_t1w(bids_dir: Path, participant_labels=None, session_labels=None, validate=True) -> list[Path]:
@@ -42,8 +46,8 @@ def collect_t1w(bids_dir: Path, participant_labels=None, session_labels=None, va
     if participant_labels:
         missing = sorted(set(participant_labels) - set(subjects))
         if missing:
-            raise BIDSError(f"{bids_dir}: no participant {', '.join('sub-' + m for m in missing)} "
-                            f"(the dataset has {', '.join('sub-' + s for s in subjects) or 'none'})")
+            raise UnknownParticipantError(f"{bids_dir}: no participant {', '.join('sub-' + m for m in missing)} "
+                                          f"(the dataset has {', '.join('sub-' + s for s in subjects) or 'none'})")
     query = dict(suffix="T1w", extension=[".nii", ".nii.gz"], datatype="anat", return_type="filename")
     if participant_labels:
         query["subject"] = list(participant_labels)

@@ -1,18 +1,21 @@
-"""Build a small real BIDS dataset (with reference labels) from the public scans that ship with subseg's tests.
+"""Build a small real BIDS dataset (with reference labels) from the public scans shipped in ``bids_app/data/sample``.
 
-``python -m bids_app.utils.sample_data DATA_DIR OUT_DIR`` lays out:
+``subseg sample OUT_DIR`` lays out (no network):
 
 - ``sub-01``: the voxelmorph subject (skull-stripped T1w, 160x192x224, 1 mm, LIA);
 - ``sub-02``: the niivue subject (FreeSurfer ``norm.mgz``, 256^3, 1 mm, LIA);
 - ``sub-03``: brainchop's raw head, ``ses-1`` as acquired and ``ses-2`` resampled onto a tilted,
   anisotropic RAS grid (no reference labels: a head as it comes off a scanner);
-- ``derivatives/reference``: FreeSurfer labels of sub-01 and sub-02 as ``desc-aseg_dseg``.
+- ``derivatives/reference``: FreeSurfer labels of sub-01 and sub-02 as ``desc-aseg_dseg``;
+- ``sourcedata/<origin>/``: where each scan comes from (``SOURCE.md``) and its licence.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import shutil
+import tempfile
+from importlib import resources
 from pathlib import Path
 
 import nibabel as nb
@@ -21,12 +24,10 @@ import numpy as np
 from ..labels import LABELS
 from .conform import resample_to_grid
 
-def _lia_affine(shape) -> np.ndarray:
-    """FreeSurfer's conformed LIA affine for a 1 mm grid of ``shape``, centred on the origin."""
-    shape = np.asarray(shape, dtype=float)
-    affine = np.array([[-1.0, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]])
-    affine[:3, 3] = -affine[:3, :3] @ (shape / 2)
-    return affine
+
+def sample_scans() -> Path:
+    """The packaged sample scans: ``voxelmorph/``, ``niivue/``, ``brainchop/``, each with its licence."""
+    return Path(str(resources.files("bids_app.data").joinpath("sample")))
 
 
 def _aseg_only(labels: np.ndarray) -> np.ndarray:
@@ -66,24 +67,42 @@ def _write_json(path: Path, content: dict) -> None:
     path.write_text(json.dumps(content, indent=2) + "\n")
 
 
-def make_sample_dataset(data_dir: Path, out_dir: Path) -> Path:
-    """Write the sample BIDS dataset under ``out_dir`` from the real scans in ``data_dir``."""
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
+def make_sample_dataset(out_dir: Path) -> Path:
+    """Write the sample BIDS dataset at ``out_dir`` (which must not exist yet) from the packaged scans.
+
+    Everything is written into a temporary folder beside ``out_dir`` and renamed into place at the end, so an
+    interrupted call never leaves a half-written dataset.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        raise FileExistsError(f"{out_dir} already exists: give a new folder for the sample dataset")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        _write_sample(sample_scans(), staging)
+        staging.chmod(0o755)
+        staging.rename(out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def _write_sample(scans: Path, out_dir: Path) -> None:
     reference = out_dir / "derivatives" / "reference"
 
-    scan = np.load(data_dir / "voxelmorph" / "test_scan.npz")
-    affine = _lia_affine(scan["vol"].shape)
-    _save(nb.Nifti1Image(scan["vol"], affine), out_dir / "sub-01/anat/sub-01_T1w.nii.gz", np.float32)
-    _save(nb.Nifti1Image(_aseg_only(scan["seg"]), affine),
+    volume = nb.load(scans / "voxelmorph" / "test_scan_vol.nii.gz")
+    _save(volume, out_dir / "sub-01/anat/sub-01_T1w.nii.gz", np.float32)
+    seg = nb.load(scans / "voxelmorph" / "test_scan_seg.nii.gz")
+    _save(nb.Nifti1Image(_aseg_only(np.asanyarray(seg.dataobj)), seg.affine),
           reference / "sub-01/anat/sub-01_desc-aseg_dseg.nii.gz", np.int16)
 
-    norm = nb.load(data_dir / "niivue" / "norm.mgz")
+    norm = nb.load(scans / "niivue" / "norm.nii.gz")
     _save(norm, out_dir / "sub-02/anat/sub-02_T1w.nii.gz", np.uint8)
-    aseg = nb.load(data_dir / "niivue" / "aparc.a2009s+aseg.mgz")
+    aseg = nb.load(scans / "niivue" / "aparc.a2009s+aseg.nii.gz")
     _save(nb.Nifti1Image(_aseg_only(np.asanyarray(aseg.dataobj)), aseg.affine),
           reference / "sub-02/anat/sub-02_desc-aseg_dseg.nii.gz", np.int16)
 
-    head = nb.load(data_dir / "brainchop" / "t1_crop.nii.gz")
+    head = nb.load(scans / "brainchop" / "t1_crop.nii.gz")
     _save(head, out_dir / "sub-03/ses-1/anat/sub-03_ses-1_T1w.nii.gz", np.uint8)
     _save(_tilted_anisotropic(head), out_dir / "sub-03/ses-2/anat/sub-03_ses-2_acq-tilted_T1w.nii.gz", np.float32)
 
@@ -97,16 +116,8 @@ def make_sample_dataset(data_dir: Path, out_dir: Path) -> Path:
         "Name": "FreeSurfer reference labels", "BIDSVersion": "1.9.0", "DatasetType": "derivative",
         "GeneratedBy": [{"Name": "FreeSurfer", "Description": "aseg labels (cortical parcels merged)"}],
     })
-    return out_dir
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data_dir", type=Path, help="folder with voxelmorph/, niivue/ and brainchop/")
-    parser.add_argument("out_dir", type=Path, help="where to write the BIDS dataset")
-    args = parser.parse_args(argv)
-    make_sample_dataset(args.data_dir, args.out_dir)
-
-
-if __name__ == "__main__":
-    main()
+    sources = out_dir / "sourcedata"
+    for origin in ("voxelmorph", "niivue", "brainchop"):
+        for name in ("SOURCE.md", "LICENSE"):
+            (sources / origin).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(scans / origin / name, sources / origin / name)

@@ -30,6 +30,22 @@ def test_list_shows_cache_and_missing_files(home, capsys):
     assert "synthseg_1.0.h5\tmissing\t\tgit:a28f57090fab43709a9024fc747e5c3725326454" in out
 
 
+def test_list_shows_the_built_in_meshnet_models(home, capsys):
+    assert main(["list"]) == 0
+    rows = {line.split("\t")[0]: line.split("\t") for line in capsys.readouterr().out.splitlines()}
+    assert rows["meshnet/model21_104class"][1:4] == [
+        "built-in", "345488", "sha256:8a0aa1e2d94e5edc94c54aed900da978d2a1388bee4621cee05e473db64b84af"]
+    assert rows["meshnet/mindgrab"][1] == "built-in"
+
+
+def test_fetch_without_network_names_the_url_and_models_import(home, capsys):
+    url = "https://subseg.invalid/synthseg_2.0.h5"
+    assert main(["fetch", "synthseg", "--file", "synthseg_2.0.h5", "--url", url]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert f"could not download {url} (" in error and "run 'subseg models import synthseg_2.0.h5'" in error
+
+
 def test_import_checks_the_file_loads(home, tmp_path, capsys):
     parc = tmp_path / "synthseg_parc_2.0.h5"
     save_torch_in_published_layout(UNet(3, len(PARCELLATION_LABELS), name="unet_parc").keras_layers(), parc)

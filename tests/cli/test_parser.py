@@ -77,3 +77,29 @@ def test_help_lists_option_groups():
     text = build_parser().format_help()
     for heading in ("Selecting data", "Segmentation (participant)", "Resources and execution", "Logging"):
         assert heading in text
+
+
+def test_help_names_each_default_once():
+    text = " ".join(build_parser().format_help().split())
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "default: all (default" not in text
+    assert "default: ./work, in the folder subseg is started from" in text
+    assert "--tolerance-mm TOLERANCE_MM tolerance of the normalized surface Dice, in mm (default: 1.0)" in text
+
+
+def test_default_work_dir_is_work_in_the_current_folder(bids_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = parse_args([str(bids_dir), str(tmp_path / "out"), "participant"])
+    assert args.work_dir == tmp_path / "work"
+
+
+def test_default_nprocs_fits_cpus_and_memory(bids_dir, tmp_path, monkeypatch):
+    from bids_app.utils import resources
+
+    monkeypatch.setattr(resources, "cpu_count", lambda: 16)
+    monkeypatch.setattr(resources, "available_memory_gb", lambda: 10.5)
+    args = parse_args([str(bids_dir), str(tmp_path / "out"), "participant"])
+    assert args.nprocs == 2  # meshnet: 4 GB per image
+    args = parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "--engine", "synthseg"])
+    assert args.nprocs == 1
+    assert parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "--nprocs", "3"]).nprocs == 3

@@ -27,6 +27,21 @@ def test_volumes_use_the_voxel_size(labels_image):
     assert table.loc[53, "volume_mm3"] == pytest.approx(24 * 3.0)
 
 
+def test_volumes_are_exact_on_a_rotated_grid(tmp_path):
+    """Voxels times the voxel volume to 0.01 mm^3, with no float noise from the rotated affine's determinant."""
+    data = np.zeros((30, 30, 30), dtype=np.int16)
+    data.flat[:20000] = 17
+    angle = np.deg2rad(8.0)
+    affine = np.eye(4)
+    affine[:3, :3] = [[1, 0, 0], [0, np.cos(angle), -np.sin(angle)], [0, np.sin(angle), np.cos(angle)]]
+    affine[:3, :3] = affine[:3, :3] @ np.diag([1.2, 1.0, 1.4])
+    nb.Nifti1Image(data, affine).to_filename(tmp_path / "labels.nii.gz")
+    table = structure_volumes(nb.load(tmp_path / "labels.nii.gz")).set_index("label")
+    assert table.loc[17, "volume_mm3"] == 33600.0  # the determinant of the stored affine gives 33600.001
+    table.to_csv(tmp_path / "volumes.tsv", sep="\t")
+    assert "\t33600.0\n" in (tmp_path / "volumes.tsv").read_text()
+
+
 def test_sink_writes_bids_name_and_sidecar_without_leftovers(tmp_path, labels_image):
     source = tmp_path / "bids/sub-01/ses-A/anat/sub-01_ses-A_run-1_T1w.nii.gz"
     in_file = tmp_path / "dseg.nii.gz"

@@ -16,8 +16,8 @@ from bids_app.utils.sample_data import make_sample_dataset
 
 
 @pytest.fixture(scope="module")
-def sample(shared_data, tmp_path_factory):
-    return make_sample_dataset(shared_data, tmp_path_factory.mktemp("bids"))
+def sample(tmp_path_factory):
+    return make_sample_dataset(tmp_path_factory.mktemp("bids") / "bids")
 
 
 def test_every_t1w_is_found(sample):

@@ -56,9 +56,14 @@ class PackagedModel:
     sha256: str
 
 
+def packaged_model_folder(name: str) -> Path:
+    """``bids_app/data/meshnet/<name>/``: ``model.json``, the weights (``*.bin``) and ``colormap.json``."""
+    return Path(str(resources.files("bids_app.data").joinpath("meshnet", name)))
+
+
 def load_packaged_model(name: str) -> PackagedModel:
     """Read ``bids_app/data/meshnet/<name>/``."""
-    folder = Path(str(resources.files("bids_app.data").joinpath("meshnet", name)))
+    folder = packaged_model_folder(name)
     model_json = folder / "model.json"
     network = load_meshnet(model_json)
     classes = read_class_names(folder / "colormap.json")
