@@ -10,4 +10,4 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 fi
-echo "chromium: $( (command -v chromium || command -v chromium-browser) | xargs -I{} {} --version)"
+echo "chromium: $( { chromium --version || chromium-browser --version; } 2>/dev/null)"
