@@ -158,5 +158,5 @@ def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, refe
     with atomic_path(group_dir / "headline.md") as tmp:
         tmp.write_text(tables.headline_markdown(frames["metrics"], name))
     with atomic_path(group_dir / "report.html") as tmp:
-        tmp.write_text(group_report.render(frames, summary, headline, name, unmatched, jobs))
+        tmp.write_text(group_report.render(frames, summary, headline, name, unmatched, jobs, bids_dir))
     logger.info("group reports written to %s", group_dir)

@@ -25,7 +25,7 @@ _VIEWS = (("sagittal", 0, "PAIS"), ("coronal", 1, "LRIS"), ("axial", 2, "LRPA"))
 _FILL_ALPHA = 0.45
 
 
-def _rgba_table(max_label: int) -> np.ndarray:
+def rgba_table(max_label: int) -> np.ndarray:
     """RGBA per label number (unknown labels grey, background transparent)."""
     table = np.zeros((max_label + 1, 4))
     table[1:] = (0.6, 0.6, 0.6, 1.0)
@@ -35,7 +35,7 @@ def _rgba_table(max_label: int) -> np.ndarray:
     return table
 
 
-def _edges(labels: np.ndarray) -> np.ndarray:
+def label_edges(labels: np.ndarray) -> np.ndarray:
     """True on labelled pixels that touch a pixel of another label."""
     edge = np.zeros(labels.shape, dtype=bool)
     for axis in (0, 1):
@@ -67,7 +67,7 @@ def _draw(ax, image, labels, index, axis, letters, zooms, window, table, fill_al
     fill = colours.copy()
     fill[..., 3] = np.where(filled, _FILL_ALPHA, 0.0)
     outline = colours.copy()
-    outline[..., 3] = np.where(_edges(overlay), 1.0, 0.0)
+    outline[..., 3] = np.where(label_edges(overlay), 1.0, 0.0)
     for layer in (fill, outline):
         ax.imshow(layer, origin="lower", interpolation="nearest", aspect=aspect)
     ax.set_axis_off()
@@ -87,7 +87,7 @@ def plot_segmentation(t1w: nb.spatialimages.SpatialImage, dseg: nb.spatialimages
     zooms = np.asarray(t1w_ras.header.get_zooms()[:3], dtype=float)
     foreground = image[image > 0]
     window = np.percentile(foreground if foreground.size else image, (1, 99.5))
-    table = _rgba_table(max(int(labels.max()), 1))
+    table = rgba_table(max(int(labels.max()), 1))
 
     head = _box(image > window[0] + 0.1 * (window[1] - window[0]), margin=4)
     head_image, head_labels = image[head], labels[head]
