@@ -9,7 +9,7 @@ from string import Template
 
 import pandas as pd
 
-from bids_app.reports import group_figures, study_figure
+from bids_app.reports import group_figures, longitudinal_figure, study_figure
 from bids_app.reports.tables import HEADLINE
 
 
@@ -45,6 +45,21 @@ def _study_figure(metrics: pd.DataFrame, symmetry: pd.DataFrame, jobs, bids_dir:
     return note + _image(group_figures.png_base64(study_figure.draw(rows)), "reference and every desc side by side")
 
 
+def _change_section(change: pd.DataFrame) -> str:
+    """Change over sessions: how many changes exceed repeat-scan noise, the figure, and where the table is."""
+    known = change["beyond_noise"].dropna()
+    if len(known):
+        counts = (f"{int(known.astype(bool).sum())} of {len(known)} structure changes exceed the repeat-scan noise "
+                  "(filled markers; grey band: ± the repeatability coefficient).")
+    else:
+        counts = "No session has repeat runs, so no change can be set against repeat-scan noise."
+    per_year = "" if change["years"].notna().all() else (" Change per year is left out: not every session has an "
+                                                         "acq_time in its subject's _sessions.tsv.")
+    return (f'<h2>Change over sessions</h2><p class="note">Percent volume change from each subject\'s first '
+            f"session (longitudinal.tsv). {html.escape(counts + per_year)}</p>"
+            + _image(group_figures.png_base64(longitudinal_figure.change_figure(change)), "change over sessions"))
+
+
 def _headline_html(headline: pd.DataFrame, dataset: str) -> str:
     """The headline table with one column group per dataset, as in the study's table."""
     table = headline.set_index("desc")
@@ -55,7 +70,7 @@ def _headline_html(headline: pd.DataFrame, dataset: str) -> str:
 
 
 def render(frames: dict[str, pd.DataFrame], summary: pd.DataFrame, headline: pd.DataFrame, dataset: str,
-           unmatched: list[str], jobs, bids_dir: Path | None = None) -> str:
+           unmatched: list[str], jobs, bids_dir: Path | None = None, change: pd.DataFrame | None = None) -> str:
     """The HTML page from the group tables."""
     metrics = frames["metrics"]
     template = Template(resources.files("bids_app.data").joinpath("group_report.html").read_text())
@@ -86,4 +101,5 @@ def render(frames: dict[str, pd.DataFrame], summary: pd.DataFrame, headline: pd.
         study=(_study_figure(metrics, frames["symmetry"], jobs, bids_dir) if not metrics.empty
                else "<p>No references given.</p>"),
         unmatched=unmatched_html,
+        longitudinal=_change_section(change) if change is not None and len(change) else "",
     )

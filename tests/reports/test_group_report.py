@@ -8,12 +8,12 @@ import nibabel as nb
 import numpy as np
 import pandas as pd
 import pytest
-from chromium_helpers import open_report
 
 from bids_app.group import run_group
 from bids_app.labels import LABELS, SUBCORTICAL
 from bids_app.reports.study_figure import choose_images
 from tests.metrics.test_symmetry import swap_sides
+from tests.reports.chromium_helpers import open_report
 
 
 def _dataset_description(root, name, kind=None):

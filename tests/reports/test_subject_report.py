@@ -16,8 +16,8 @@ from bids_app.interfaces.volumes import structure_volumes
 from bids_app.labels import LABELS, SUBCORTICAL
 from bids_app.reports.viewer import viewer_images
 from bids_app.reports.volume_table import asymmetry_index, paired_volumes
+from tests.reports.chromium_helpers import open_report
 
-from chromium_helpers import open_report
 
 #: aseg labels of the real subject (its Destrieux cortex, 11101+, is not in our label table and is left out).
 _ASEG_MAX = 255
