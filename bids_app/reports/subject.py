@@ -94,11 +94,12 @@ def write_subject_report(out_file: str, *, title: str, source: str, figure: str,
                          preprocessing: dict | None = None) -> str:
     """Write the HTML report for one label map of one T1w."""
     metadata, preprocessing = metadata or {}, preprocessing or {}
+    shown_source = (metadata.get("Sources") or [source])[0]  # the BIDS URI when the run recorded one
     figure_data = base64.b64encode(Path(figure).read_bytes()).decode("ascii")
     volume_rows = pd.read_csv(volumes, sep="\t")
     t1w_image, dseg_image = nb.load(t1w), nb.load(dseg)
     sections = [
-        f"<h1>{html.escape(title)}</h1><p>Source: <code>{html.escape(source)}</code></p>",
+        f"<h1>{html.escape(title)}</h1><p>Source: <code>{html.escape(shown_source)}</code></p>",
         "<h2>Methods</h2>" + _methods_html(provenance, metadata, preprocessing),
         "<h2>Segmentation</h2><p class=\"note\">Subcortical structures filled, other labels outlined, T1w "
         "underneath; left: slices through the whole head, right: the deep grey matter enlarged.</p>"

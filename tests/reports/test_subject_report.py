@@ -52,7 +52,8 @@ def report(subject, tmp_path_factory):
         source_file=str(subject["t1w"]), figure=plot.outputs.out_file, volumes=str(subject["volumes"]),
         provenance=str(subject["provenance"]), desc="meshnet", t1w=str(subject["t1w"]), dseg=str(subject["dseg"]),
         brain_mask=str(subject["mask"]),
-        metadata={"SoftwareVersions": {"subseg": "0.1.0", "nipype": "1.8.6"}, "Manual": False},
+        metadata={"Sources": ["bids:raw:sub-01/anat/sub-01_T1w.nii.gz"],
+                  "SoftwareVersions": {"subseg": "0.1.0", "nipype": "1.8.6"}, "Manual": False},
         preprocessing={"BiasCorrection": "N4", "BiasCorrectionParameters": {"ShrinkFactor": 4}},
     ).run(cwd=str(work))
     return page.outputs.out_file
@@ -84,6 +85,7 @@ def test_report_page_content(report, subject):
     assert numbers and all(len(number.split(".")[1]) <= 3 for number in numbers), "no float noise"
     assert "N4 [3]" in page and "doi:10.1109/TMI.2010.2046908" in page  # methods cite what the run did
     assert "<td>BiasCorrectionParameters / ShrinkFactor</td><td><code>4</code></td>" in page
+    assert "Source: <code>bids:raw:sub-01/anat/sub-01_T1w.nii.gz</code>" in page
     assert "http://" not in page.split("<script>")[0] and "src=\"http" not in page, "nothing fetched"
 
 
