@@ -59,7 +59,7 @@ def session_times(bids_dir: Path, subjects) -> dict[tuple[str, str], pd.Timestam
 def repeat_noise(volumes: pd.DataFrame) -> pd.Series:
     """Repeatability coefficient (percent) per structure label, from sessions with several runs (may be empty)."""
     squares: dict[int, list[float]] = {}
-    for (*_, label), group in volumes.groupby([*SERIES, "session", "label"])["volume_mm3"]:
+    for (*_, label), group in volumes.groupby([*SERIES, "session", "label"], dropna=False)["volume_mm3"]:
         values = group.to_numpy(dtype=float)
         for first in range(len(values)):
             for second in range(first + 1, len(values)):

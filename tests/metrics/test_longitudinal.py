@@ -79,7 +79,7 @@ def test_change_marks_the_shrinking_hippocampus_only(study):
     unchanged = change[(change["label"] != 17) | (change["subject"] == "02")]
     assert (unchanged["change_mm3"] == 0).all() and not unchanged["beyond_noise"].astype(bool).any()
     assert 0 < hippocampus["repeat_noise_pct"] < abs(hippocampus["change_pct"])
-    noise = repeat_noise(volumes.fillna(""))
+    noise = repeat_noise(volumes)
     assert noise[17] > 0 and hippocampus["repeat_noise_pct"] == pytest.approx(noise[17])
 
 

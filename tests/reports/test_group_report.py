@@ -11,7 +11,7 @@ import pytest
 
 from bids_app.group import run_group
 from bids_app.labels import LABELS, SUBCORTICAL
-from bids_app.reports.study_figure import choose_images
+from bids_app.reports.study_figure import choose_images, source_t1w
 from tests.metrics.test_symmetry import swap_sides
 from tests.reports.chromium_helpers import open_report
 
@@ -90,3 +90,13 @@ def test_group_report_in_chromium(group_run, tmp_path):
                                                        "reference and every desc side by side"]
     assert all(image["width"] > 300 and image["distinct"] > 50 for image in shown.images), shown.images
     assert shown.viewer is None
+
+
+def test_t1w_found_through_the_sidecar_sources(group_run):
+    out = group_run.parent
+    raw = out.parent / "raw"
+    prediction = out / "sub-01" / "anat" / "sub-01_desc-synthseg_dseg.nii.gz"
+    assert source_t1w(prediction, raw) == raw / "sub-01" / "anat" / "sub-01_T1w.nii.gz"
+    assert source_t1w(prediction, out) is None  # named by the sidecar, but not in that folder
+    reference = out.parent / "ref" / "sub-01" / "anat" / "sub-01_desc-aseg_dseg.nii.gz"
+    assert source_t1w(reference, raw) is None  # no sidecar
