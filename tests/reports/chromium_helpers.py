@@ -1,9 +1,9 @@
 """Open a report in headless Chromium as a person would, and measure what it shows.
 
-``open_report`` loads a copy of the page with a checker script appended: once the page (and its viewer, if
-any) has loaded, the script counts the distinct colours of every picture and of the viewer's WebGL canvas
-and writes them into the DOM, which Chromium dumps. A second run takes a screenshot. Errors (uncaught, rejected, ``console.error``)
-come back with the measurements.
+``open_report`` loads a copy of the page with a checker script at the top of its head: once the page (and
+its viewer, if any) has loaded, the script counts the distinct colours of every picture and of the viewer's
+WebGL canvas and writes them into the DOM, which Chromium dumps. A second run takes a screenshot. Errors
+(uncaught, rejected, ``console.error``) come back with the measurements.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ const subsegErrors = [];
 window.addEventListener("error", function (event) { subsegErrors.push(String(event.message)); });
 window.addEventListener("unhandledrejection", function (event) { subsegErrors.push(String(event.reason)); });
 const subsegConsoleError = console.error;
-console.error = function () { subsegErrors.push(Array.from(arguments).join(" ")); subsegConsoleError.apply(console, arguments); };
+console.error = function () {
+  subsegErrors.push(Array.from(arguments).join(" "));
+  subsegConsoleError.apply(console, arguments);
+};
 function subsegDistinct(source, width, height) {
   const canvas = document.createElement("canvas");
   canvas.width = width; canvas.height = height;
@@ -43,8 +46,9 @@ window.addEventListener("load", async function () {
   const result = {images: [], viewer: null, errors: subsegErrors};
   for (const image of Array.from(document.images)) {
     await subsegLoaded(image);
-    result.images.push({alt: image.alt, width: image.naturalWidth, height: image.naturalHeight,
-                        distinct: image.naturalWidth ? subsegDistinct(image, image.naturalWidth, image.naturalHeight) : 0});
+    const width = image.naturalWidth, height = image.naturalHeight;
+    result.images.push({alt: image.alt, width: width, height: height,
+                        distinct: width ? subsegDistinct(image, width, height) : 0});
   }
   if (document.getElementById("viewer-canvas")) {
     for (let i = 0; i < 200 && document.body.dataset.viewer !== "loaded"; i++) {
