@@ -1,7 +1,8 @@
 """Group level: collect the participant level's label maps and references, score them, write the reports.
 
 Outputs go to ``<output_dir>/group/``: ``metrics.tsv``, ``summary.tsv``, ``symmetry.tsv``,
-``symmetry_pairs.tsv``, ``volumes.tsv``, ``headline.tsv``, ``headline.md`` and ``report.html``.
+``symmetry_pairs.tsv``, ``volumes.tsv``, ``headline.tsv``, ``headline.md`` and ``report.html``; with several
+sessions per subject, ``longitudinal.tsv`` (volume change from the first session).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from bids_app.errors import SubsegError
 from bids_app.labels import LABELS
+from bids_app.metrics import longitudinal
 from bids_app.metrics.label_maps import LabelMapError
 from bids_app.metrics.subject import ImageJob, score_image
 from bids_app.metrics.symmetry import SWAP_THRESHOLD
@@ -155,6 +157,10 @@ def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, refe
     group_dir = output_dir / "group"
     for name, frame in frames.items():
         _write_table(frame, group_dir / f"{name}.tsv")
+    change = longitudinal.volume_change(frames["volumes"],
+                                        longitudinal.session_times(bids_dir, frames["volumes"]["subject"]))
+    if len(change):
+        _write_table(change, group_dir / "longitudinal.tsv")
     summary = tables.summarize(frames["metrics"])
     _write_table(summary, group_dir / "summary.tsv")
     name = dataset_name(bids_dir)
@@ -163,5 +169,6 @@ def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, refe
     with atomic_path(group_dir / "headline.md") as tmp:
         tmp.write_text(tables.headline_markdown(frames["metrics"], name))
     with atomic_path(group_dir / "report.html") as tmp:
-        tmp.write_text(group_report.render(frames, summary, headline, name, unmatched, jobs))
+        tmp.write_text(group_report.render(frames, summary, headline, name, unmatched, jobs, bids_dir,
+                                               change))
     logger.info("group reports written to %s", group_dir)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import nibabel as nb
-from nipype.interfaces.base import BaseInterfaceInputSpec, File, SimpleInterface, TraitedSpec, traits
+from nipype.interfaces.base import BaseInterfaceInputSpec, File, SimpleInterface, TraitedSpec, isdefined, traits
 
 from ..reports.figures import plot_segmentation
 from ..reports.subject import write_subject_report
@@ -40,6 +40,11 @@ class _ReportInputSpec(BaseInterfaceInputSpec):
     volumes = File(exists=True, mandatory=True, desc="the volumes TSV")
     provenance = File(exists=True, mandatory=True, desc="the engine's provenance JSON")
     desc = traits.Str(mandatory=True, desc="desc label of the run")
+    t1w = File(exists=True, mandatory=True, desc="the T1w the viewer shows")
+    dseg = File(exists=True, mandatory=True, desc="its label map on the same grid")
+    brain_mask = File(exists=True, desc="brain mask on the same grid (intracranial volume for the volume shares)")
+    metadata = traits.Dict(desc="the run's sidecar fields (software versions, settings)")
+    preprocessing = traits.Dict(desc="the preprocessing applied before segmenting")
 
 
 class _ReportOutputSpec(TraitedSpec):
@@ -47,7 +52,7 @@ class _ReportOutputSpec(TraitedSpec):
 
 
 class SubjectReport(SimpleInterface):
-    """One HTML page per segmented T1w."""
+    """One HTML page per segmented T1w: methods, picture, viewer, volumes, provenance."""
 
     input_spec = _ReportInputSpec
     output_spec = _ReportOutputSpec
@@ -61,5 +66,10 @@ class SubjectReport(SimpleInterface):
             figure=self.inputs.figure,
             volumes=self.inputs.volumes,
             provenance=json.loads(Path(self.inputs.provenance).read_text()),
+            t1w=self.inputs.t1w,
+            dseg=self.inputs.dseg,
+            brain_mask=self.inputs.brain_mask if isdefined(self.inputs.brain_mask) else None,
+            metadata=self.inputs.metadata if isdefined(self.inputs.metadata) else None,
+            preprocessing=self.inputs.preprocessing if isdefined(self.inputs.preprocessing) else None,
         )
         return runtime

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import html
 from importlib import resources
+from pathlib import Path
 from string import Template
 
-import numpy as np
 import pandas as pd
 
-from bids_app.metrics import label_maps
-from bids_app.metrics.structures import OK
-from bids_app.reports import group_figures
+from bids_app.reports import group_figures, longitudinal_figure, study_figure
 from bids_app.reports.tables import HEADLINE
 
 
 def _image(png: str, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{png}">'
-
-
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="n/a", border=0)
 
 
 def _image_name(row) -> str:
@@ -30,36 +24,53 @@ def _image_name(row) -> str:
     return "_".join(parts)
 
 
-def _outliers(metrics: pd.DataFrame, jobs) -> str:
-    """Worst and Tukey-outlying subjects per desc, with a slice through their worst structure."""
-    dice = metrics[(metrics["metric"] == "dice") & metrics["status"].isin([OK, "empty_prediction",
-                                                                           "empty_reference"])].copy()
-    if dice.empty:
-        return "<p>No subject has a reference.</p>"
+def _study_figure(metrics: pd.DataFrame, symmetry: pd.DataFrame, jobs, bids_dir: Path | None) -> str:
+    """The side-by-side figure of the chosen images (see ``study_figure``), with the reason for each row."""
+    dice = metrics[metrics["metric"] == "dice"].copy()
+    dice["value"] = dice["value"].astype(float)
     dice["image"] = dice.apply(_image_name, axis=1)
-    paths = {(job.entities["desc"], _image_name(job.entities)): job for job in jobs}
-    sections = []
-    for desc, group in dice.groupby("desc", sort=True):
-        means = group.groupby("image")["value"].mean().sort_values()
-        low, high = np.percentile(means, [25, 75])
-        shown = [image for image in means.index if means[image] < low - 1.5 * (high - low)]
-        shown = list(dict.fromkeys([means.index[0], *shown]))
-        for image in shown:
-            rows = group[group["image"] == image].sort_values("value")
-            worst = rows.iloc[0]
-            job = paths[(desc, image)]
-            reference_image, reference = label_maps.load_label_map(job.reference)
-            prediction_image, _ = label_maps.load_label_map(job.prediction)
-            prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction)
-            title = f"{desc} {image}: {worst['structure']} Dice {worst['value']:.3f}"
-            picture = group_figures.worst_slice(reference, prediction, int(worst["label"]), title)
-            sections.append(f"<h3>{html.escape(title)}</h3><p>mean Dice {means[image]:.3f}</p>"
-                            + _image(picture, title))
-    return "\n".join(sections)
+    flags = symmetry.copy()
+    flags["image"] = flags.apply(_image_name, axis=1) if len(flags) else pd.Series(dtype=str)
+    choices = study_figure.choose_images(dice, flags)
+    if not choices:
+        return "<p>No subject has a reference.</p>"
+    by_image: dict[str, list] = {}
+    for job in jobs:
+        if job.reference is not None:
+            by_image.setdefault(_image_name(job.entities), []).append(job)
+    rows = [study_figure.load_row(choice, by_image[choice.image], dice, Path(bids_dir or ".")) for choice in choices]
+    missing = sum(row.t1w is None for row in rows)
+    note = (f'<p class="note">{missing} row(s) without a T1w underneath: their T1w is not in the raw dataset '
+            "(named by the label map's sidecar Sources).</p>" if missing else "")
+    return note + _image(group_figures.png_base64(study_figure.draw(rows)), "reference and every desc side by side")
+
+
+def _change_section(change: pd.DataFrame) -> str:
+    """Change over sessions: how many changes exceed repeat-scan noise, the figure, and where the table is."""
+    known = change["beyond_noise"].dropna()
+    if len(known):
+        counts = (f"{int(known.astype(bool).sum())} of {len(known)} structure changes exceed the repeat-scan noise "
+                  "(filled markers; grey band: ± the repeatability coefficient).")
+    else:
+        counts = "No session has repeat runs, so no change can be set against repeat-scan noise."
+    per_year = "" if change["years"].notna().all() else (" Change per year is left out: not every session has an "
+                                                         "acq_time in its subject's _sessions.tsv.")
+    return (f'<h2>Change over sessions</h2><p class="note">Percent volume change from each subject\'s first '
+            f"session (longitudinal.tsv). {html.escape(counts + per_year)}</p>"
+            + _image(group_figures.png_base64(longitudinal_figure.change_figure(change)), "change over sessions"))
+
+
+def _headline_html(headline: pd.DataFrame, dataset: str) -> str:
+    """The headline table with one column group per dataset, as in the study's table."""
+    table = headline.set_index("desc")
+    table.columns = pd.MultiIndex.from_tuples([tuple(column.split(" ", 1)) if column.startswith(f"{dataset} ")
+                                               else ("", column) for column in table.columns])
+    table.index.name = None
+    return table.to_html(float_format=lambda v: f"{v:.3f}", na_rep="n/a", border=0)
 
 
 def render(frames: dict[str, pd.DataFrame], summary: pd.DataFrame, headline: pd.DataFrame, dataset: str,
-           unmatched: list[str], jobs) -> str:
+           unmatched: list[str], jobs, bids_dir: Path | None = None, change: pd.DataFrame | None = None) -> str:
     """The HTML page from the group tables."""
     metrics = frames["metrics"]
     template = Template(resources.files("bids_app.data").joinpath("group_report.html").read_text())
@@ -84,8 +95,11 @@ def render(frames: dict[str, pd.DataFrame], summary: pd.DataFrame, headline: pd.
     unmatched_html = ("<ul>" + "".join(f"<li>{html.escape(name)}</li>" for name in unmatched) + "</ul>"
                       if unmatched else "<p>None.</p>")
     return template.substitute(
-        dataset=html.escape(dataset), overview=html.escape(overview), headline=_table(headline) + footnote,
+        dataset=html.escape(dataset), overview=html.escape(overview),
+        headline=_headline_html(headline, dataset) + footnote,
         boxes=boxes, symmetry=symmetry, confusion=confusion,
-        outliers=_outliers(metrics, jobs) if not metrics.empty else "<p>No references given.</p>",
+        study=(_study_figure(metrics, frames["symmetry"], jobs, bids_dir) if not metrics.empty
+               else "<p>No references given.</p>"),
         unmatched=unmatched_html,
+        longitudinal=_change_section(change) if change is not None and len(change) else "",
     )

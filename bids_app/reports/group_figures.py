@@ -12,10 +12,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bids_app.labels import LABELS, SUBCORTICAL, structure_name  # noqa: E402
 from bids_app.metrics.structures import OK  # noqa: E402
 
 
-def _png(figure) -> str:
+def png_base64(figure) -> str:
     """Base64 PNG of ``figure`` (closed afterwards)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
@@ -23,61 +24,75 @@ def _png(figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+#: Below this many values per box, every value is drawn as a point over its box.
+POINTS_UP_TO = 30
+
+
+def _structure_rows(structures) -> list[str]:
+    """Structures ordered so each Left/Right pair sits together, subcortical first (project order)."""
+    order = {LABELS[index].name: position for position, index in enumerate(SUBCORTICAL)}
+    return sorted(structures, key=lambda name: (order.get(name, len(order)), structure_name(name), name))
+
+
 def box_plots(metrics: pd.DataFrame, metric: str, title: str) -> str:
-    """Box plot per structure, one box per desc, of one metric over subjects (finite, two-sided values)."""
+    """Horizontal box plots: one row per structure (Left and Right of a pair adjacent), one box per desc,
+    every value drawn as a point when there are few, n written beside each box."""
     values = metrics[(metrics["metric"] == metric) & (metrics["status"] == OK)].copy()
     values["value"] = values["value"].astype(float)
     values = values[np.isfinite(values["value"])]
-    structures = sorted(values["structure"].unique())
+    structures = _structure_rows(values["structure"].unique())
     descs = sorted(values["desc"].unique())
-    figure, axes = plt.subplots(figsize=(max(6.0, 0.45 * len(structures) * max(1, len(descs))), 3.5))
-    width = 0.8 / max(1, len(descs))
+    height = 0.8 / max(1, len(descs))
+    figure, axes = plt.subplots(figsize=(8.5, 0.9 + 0.32 * len(structures) * max(1, len(descs)) ** 0.5))
+    rng = np.random.default_rng(0)
     for number, desc in enumerate(descs):
-        data = [values.loc[(values["desc"] == desc) & (values["structure"] == s), "value"].to_numpy()
-                for s in structures]
-        positions = np.arange(len(structures)) + (number - (len(descs) - 1) / 2) * width
-        boxes = axes.boxplot(data, positions=positions, widths=width * 0.9, patch_artist=True,
-                             showfliers=True, manage_ticks=False)
         colour = plt.cm.tab10(number % 10)
-        for patch in boxes["boxes"]:
-            patch.set_facecolor(colour)
+        offset = (number - (len(descs) - 1) / 2) * height
+        for row, structure in enumerate(structures):
+            data = values.loc[(values["desc"] == desc) & (values["structure"] == structure), "value"].to_numpy()
+            if not len(data):
+                continue
+            position = row + offset
+            boxes = axes.boxplot([data], positions=[position], widths=height * 0.85, orientation="horizontal",
+                                 patch_artist=True, showfliers=len(data) > POINTS_UP_TO, manage_ticks=False)
+            boxes["boxes"][0].set(facecolor=(*colour[:3], 0.35), edgecolor=colour)
+            boxes["medians"][0].set(color="black")
+            if len(data) <= POINTS_UP_TO:
+                axes.scatter(data, position + rng.uniform(-0.3, 0.3, len(data)) * height, s=16, color=colour,
+                             edgecolors="black", linewidths=0.3, zorder=3)
+            axes.annotate(f"n={len(data)}", (1.0, position), xycoords=("axes fraction", "data"),
+                          xytext=(3, 0), textcoords="offset points", va="center", fontsize=7, color=colour)
         axes.plot([], [], color=colour, linewidth=6, label=desc)
-    axes.set_xticks(np.arange(len(structures)), structures, rotation=60, ha="right", fontsize=7)
-    axes.set_ylabel(title)
+    for row in range(1, len(structures)):
+        if structure_name(structures[row]) != structure_name(structures[row - 1]):
+            axes.axhline(row - 0.5, color="#ccc", linewidth=0.6)
+    axes.set_yticks(np.arange(len(structures)), structures, fontsize=9)
+    axes.set_ylim(len(structures) - 0.5, -0.5)
+    axes.set_xlabel(title, fontsize=10)
+    axes.grid(axis="x", color="#eee")
     if descs:
-        axes.legend(fontsize=7, loc="best")
-    return _png(figure)
+        axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.08, 1.0), frameon=False)
+    return png_base64(figure)
 
 
 def confusion_heat_map(pairs: pd.DataFrame) -> str:
-    """Mean fraction of reference-left voxels labelled right (and vice versa), per pair and desc."""
+    """Mean fraction of reference-left voxels labelled right (and vice versa), per pair and desc; the colour
+    scale runs from 0 to the largest value shown, and every cell carries its value."""
     columns, data = [], []
     for desc, group in pairs.groupby("desc", sort=True):
         means = group.groupby("structure")[["left_as_right", "right_as_left"]].mean()
         data.append(means)
         columns += [f"{desc}\nL→R", f"{desc}\nR→L"]
     table = pd.concat(data, axis=1) if data else pd.DataFrame()
-    figure, axes = plt.subplots(figsize=(1.2 + 0.9 * max(1, len(columns)), 0.9 + 0.3 * max(1, len(table))))
-    image = axes.imshow(table.to_numpy(dtype=float) if len(table) else np.zeros((1, 1)),
-                        vmin=0, vmax=1, cmap="magma_r", aspect="auto")
-    axes.set_xticks(np.arange(len(columns)), columns, fontsize=7)
-    axes.set_yticks(np.arange(len(table)), list(table.index), fontsize=7)
-    figure.colorbar(image, ax=axes, label="fraction of reference voxels")
-    return _png(figure)
-
-
-def worst_slice(reference: np.ndarray, prediction: np.ndarray, label: int, title: str) -> str:
-    """The slice through the centre of one structure: reference filled, prediction outlined."""
-    truth, guess = reference == label, prediction == label
-    where = np.argwhere(truth | guess)
-    axis = int(np.argmin(reference.shape))
-    centre = int(np.round(where[:, axis].mean())) if len(where) else reference.shape[axis] // 2
-    picture = [np.take(mask, centre, axis=axis) for mask in (truth, guess, reference > 0)]
-    figure, axes = plt.subplots(figsize=(3.5, 3.5))
-    axes.imshow(picture[2].T, cmap="gray", alpha=0.35, origin="lower")
-    axes.imshow(np.ma.masked_where(~picture[0].T, picture[0].T), cmap="winter", alpha=0.6, origin="lower")
-    if picture[1].any():
-        axes.contour(picture[1].T.astype(float), levels=[0.5], colors="red", linewidths=1.0, origin="lower")
-    axes.set_title(title, fontsize=8)
-    axes.set_axis_off()
-    return _png(figure)
+    values = table.to_numpy(dtype=float) if len(table) else np.zeros((1, 1))
+    top = float(np.nanmax(values)) if np.isfinite(values).any() and np.nanmax(values) > 0 else 1e-3
+    figure, axes = plt.subplots(figsize=(1.6 + 1.0 * max(1, len(columns)), 0.9 + 0.32 * max(1, len(table))))
+    image = axes.imshow(values, vmin=0, vmax=top, cmap="magma_r", aspect="auto")
+    for (row, column), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            axes.text(column, row, f"{value:.3f}", ha="center", va="center", fontsize=7,
+                      color="white" if value > 0.6 * top else "black")
+    axes.set_xticks(np.arange(len(columns)), columns, fontsize=8)
+    axes.set_yticks(np.arange(len(table)), list(table.index), fontsize=8)
+    figure.colorbar(image, ax=axes, label=f"fraction of reference voxels (scale 0 to {top:.3g})")
+    return png_base64(figure)

@@ -106,7 +106,7 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
                                            write_probseg=write_probseg)
     volumes = pe.Node(StructureVolumes(), name="volumes")
     plot = pe.Node(SegmentationPlot(), name="plot_dseg", mem_gb=1)
-    report = pe.Node(SubjectReport(desc=desc, source_file=str(t1w)), name="report")
+    report = pe.Node(SubjectReport(desc=desc, source_file=str(t1w), metadata=metadata), name="report", mem_gb=1)
     outputs_wf = init_ds_dseg_wf(output_dir=str(output_dir), desc=desc, metadata=metadata,
                                  with_brain_mask=engine == "meshnet" or template_mask, template=template,
                                  write_probseg=write_probseg)
@@ -122,7 +122,8 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
         (segmentation_wf, plot, [("outputnode.dseg", "dseg")]),
         (plot, report, [("out_file", "figure")]),
         (volumes, report, [("out_file", "volumes")]),
-        (segmentation_wf, report, [("outputnode.provenance", "provenance")]),
+        (segmentation_wf, report, [("outputnode.provenance", "provenance"), ("outputnode.dseg", "dseg")]),
+        (preproc_wf, report, [("outputnode.t1w_valid", "t1w"), ("outputnode.provenance", "preprocessing")]),
         (inputnode, outputs_wf, [("t1w", "inputnode.source_file")]),
         (segmentation_wf, outputs_wf, [("outputnode.dseg", "inputnode.dseg"),
                                        ("outputnode.provenance", "inputnode.provenance"),
@@ -134,4 +135,7 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
         (plot, outputs_wf, [("out_file", "inputnode.figure")]),
         (report, outputs_wf, [("out_file", "inputnode.report")]),
     ])
+    if engine == "meshnet" or template_mask:
+        workflow.connect([(preproc_wf if template_mask else segmentation_wf, report,
+                           [("outputnode.brain_mask", "brain_mask")])])
     return workflow

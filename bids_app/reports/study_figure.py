@@ -1,0 +1,191 @@
+"""The study's figure: for chosen images, the reference and every desc side by side on one slice, T1w underneath.
+
+Chosen per desc: the images with the lowest, median and highest mean Dice, and every image flagged as a
+hemisphere swap. Each row cuts the coronal slice through the centre of that image's worst structure (in the
+reference) and shows the T1w (when the raw dataset has it) with every label map in FreeSurfer colours.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import nibabel as nb  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bids_app.labels import LABELS, SUBCORTICAL  # noqa: E402
+from bids_app.metrics import label_maps  # noqa: E402
+from bids_app.metrics.structures import EMPTY_PREDICTION, EMPTY_REFERENCE, OK  # noqa: E402
+from bids_app.reports.figures import label_edges, rgba_table  # noqa: E402
+from bids_app.utils.conform import conform, resample_like  # noqa: E402
+
+logger = logging.getLogger("subseg")
+
+_SCORED = (OK, EMPTY_PREDICTION, EMPTY_REFERENCE)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One row of the figure: an image scored with ``desc``, why it was chosen, its worst structure."""
+
+    desc: str
+    image: str
+    why: str
+    mean_dice: float
+    worst_label: int
+    worst_structure: str
+
+
+def choose_images(dice: pd.DataFrame, symmetry: pd.DataFrame) -> list[Choice]:
+    """Lowest, median and highest mean Dice per desc, then every hemisphere swap (each image once per desc).
+
+    ``dice``: rows of the metrics table with ``metric == "dice"`` and an ``image`` column; ``symmetry``: the
+    symmetry table with an ``image`` column.
+    """
+    dice = dice[dice["status"].isin(_SCORED)]
+    chosen: dict[tuple[str, str], str] = {}
+    for desc, group in dice.groupby("desc", sort=True):
+        means = group.groupby("image")["value"].mean().sort_values(kind="stable")
+        picks = (("lowest mean Dice", means.index[0]), ("median mean Dice", means.index[(len(means) - 1) // 2]),
+                 ("highest mean Dice", means.index[-1]))
+        for why, image in picks:
+            chosen.setdefault((desc, image), why)
+    for _, row in symmetry[symmetry["hemisphere_swap"].astype(bool)].iterrows():
+        key = (row["desc"], row["image"])
+        chosen[key] = f"{chosen[key]}, hemisphere swap" if key in chosen else "hemisphere swap"
+    choices = []
+    for (desc, image), why in chosen.items():
+        rows = dice[(dice["desc"] == desc) & (dice["image"] == image)].sort_values("value", kind="stable")
+        if rows.empty:
+            continue
+        worst = rows.iloc[0]
+        choices.append(Choice(desc, image, why, float(rows["value"].mean()), int(worst["label"]),
+                              str(worst["structure"])))
+    return choices
+
+
+def source_t1w(prediction: Path, bids_dir: Path) -> Path | None:
+    """The raw T1w a label map came from, read from its sidecar's ``Sources`` (``bids:raw:`` URI)."""
+    sidecar = prediction.with_name(prediction.name.replace(".nii.gz", ".json").replace(".nii", ".json"))
+    try:
+        sources = json.loads(sidecar.read_text()).get("Sources", [])
+    except (OSError, ValueError):
+        return None
+    for uri in sources:
+        if isinstance(uri, str) and uri.startswith("bids:raw:") and (bids_dir / uri[len("bids:raw:"):]).is_file():
+            return bids_dir / uri[len("bids:raw:"):]
+    return None
+
+
+@dataclass
+class Row:
+    """What one row draws, all on the reference grid reoriented to RAS."""
+
+    choice: Choice
+    t1w: np.ndarray | None
+    maps: dict[str, np.ndarray]  # "reference" first, then each desc
+    dice: dict[str, float]  # Dice of the worst structure per desc
+
+
+def load_row(choice: Choice, same_image, dice: pd.DataFrame, bids_dir: Path) -> Row:
+    """The reference, every desc's label map of the same image (``same_image``: its scored jobs) and its T1w,
+    on one RAS grid."""
+    reference_image, _ = label_maps.load_label_map(same_image[0].reference)
+    ras = conform(reference_image, "RAS")
+
+    def on_grid(image, order):
+        aligned = resample_like(nb.Nifti1Image(np.asanyarray(image.dataobj), image.affine), reference_image, order)
+        return np.asanyarray(conform(aligned, "RAS").dataobj)
+
+    maps = {"reference": np.asanyarray(ras.dataobj).astype(np.int32)}
+    scores = {}
+    for job in sorted(same_image, key=lambda job: job.entities["desc"]):
+        prediction_image, _ = label_maps.load_label_map(job.prediction)
+        maps[job.entities["desc"]] = on_grid(prediction_image, 0).astype(np.int32)
+        rows = dice[(dice["desc"] == job.entities["desc"]) & (dice["image"] == choice.image)
+                    & (dice["label"] == choice.worst_label)]
+        scores[job.entities["desc"]] = float(rows["value"].iloc[0]) if len(rows) else np.nan
+    chosen_job = next(job for job in same_image if job.entities["desc"] == choice.desc)
+    t1w_path = source_t1w(chosen_job.prediction, bids_dir)
+    if t1w_path is None:
+        logger.warning("%s: its T1w is not in the raw dataset (sidecar Sources); the study figure shows the "
+                       "labels alone", chosen_job.prediction.name)
+    t1w = on_grid(nb.load(t1w_path), 1).astype(np.float32) if t1w_path is not None else None
+    return Row(choice, t1w, maps, scores)
+
+
+def _slice_box(reference: np.ndarray, margin: int = 10) -> tuple[slice, slice]:
+    """The 2D box around the subcortical structures of a slice (all labels when it has none)."""
+    where = np.argwhere(np.isin(reference, SUBCORTICAL))
+    where = where if len(where) else np.argwhere(reference > 0)
+    if not len(where):
+        return slice(None), slice(None)
+    low, high = where.min(axis=0) - margin, where.max(axis=0) + margin + 1
+    return tuple(slice(max(int(a), 0), min(int(b), n)) for a, b, n in zip(low, high, reference.shape))
+
+
+def _shown_labels(row: Row) -> np.ndarray:
+    """Labels the descs of a row produce: the reference is drawn with these only, so colours compare."""
+    predicted = [np.unique(labels) for name, labels in row.maps.items() if name != "reference"]
+    return np.setdiff1d(np.unique(np.concatenate(predicted)), [0])
+
+
+def draw(rows: list[Row]):
+    """The figure: one row per chosen image, the reference then each desc, coronal slice, RAS display.
+
+    FreeSurfer gives both sides of a pair one colour, so Left structures are filled and Right structures only
+    outlined: a hemisphere swap shows as fills on the wrong side.
+    """
+    columns = max(len(row.maps) for row in rows)
+    label_width, panel = 2.4, 3.0
+    figure, axes = plt.subplots(len(rows), columns, figsize=(panel * columns + label_width, 3.2 * len(rows)),
+                                squeeze=False, facecolor="white")
+    for number, row in enumerate(rows):
+        shown = _shown_labels(row)
+        maps = {name: np.where(np.isin(labels, shown), labels, 0) for name, labels in row.maps.items()}
+        reference = maps["reference"]
+        where = np.argwhere(reference == row.choice.worst_label)
+        index = int(round(where[:, 1].mean())) if len(where) else reference.shape[1] // 2
+        box = _slice_box(reference[:, index, :])
+        table = rgba_table(max(int(shown.max()) if len(shown) else 1, 1))
+        left = np.array([LABELS[int(i)].hemi == "L" if int(i) in LABELS else True for i in range(len(table))])
+        if row.t1w is not None:
+            t1w_slice = row.t1w[:, index, :][box].T
+            foreground = row.t1w[row.t1w > 0]
+            window = np.percentile(foreground if foreground.size else row.t1w, (1, 99.5))
+        for column in range(columns):
+            ax = axes[number, column]
+            ax.set_axis_off()
+            if column >= len(maps):
+                continue
+            name, labels = list(maps.items())[column]
+            section = labels[:, index, :][box].T
+            if row.t1w is not None:
+                ax.imshow(t1w_slice, cmap="gray", vmin=window[0], vmax=window[1], origin="lower",
+                          interpolation="nearest")
+            else:
+                ax.imshow(np.zeros(section.shape), cmap="gray", vmin=0, vmax=1, origin="lower")
+            fill, outline = table[section], table[section]
+            fill[..., 3] = np.where((section > 0) & left[section], 0.55, 0.0)
+            outline[..., 3] = np.where(label_edges(section), 1.0, 0.0)
+            for layer in (fill, outline):
+                ax.imshow(layer, origin="lower", interpolation="nearest")
+            title = name if name == "reference" else f"{name}\n{row.choice.worst_structure}: Dice {row.dice[name]:.2f}"
+            ax.set_title(title, fontsize=9, fontweight="bold" if name == row.choice.desc else "normal")
+            style = {"color": "yellow", "fontsize": 8, "fontweight": "bold", "transform": ax.transAxes}
+            ax.text(0.02, 0.5, "L", ha="left", va="center", **style)
+            ax.text(0.98, 0.5, "R", ha="right", va="center", **style)
+        choice = row.choice
+        figure.text(0.01, 1 - (number + 0.5) / len(rows), f"{choice.image}\n{choice.desc}\n"
+                    + choice.why.replace(", ", ",\n") + f"\nmean Dice {choice.mean_dice:.3f}",
+                    fontsize=9, va="center", ha="left")
+    figure.subplots_adjust(left=label_width / (panel * columns + label_width), right=0.99,
+                           top=1 - 0.45 / (3.2 * len(rows)), bottom=0.01, wspace=0.04, hspace=0.25)
+    return figure
