@@ -88,10 +88,10 @@ def engine_options(config: Config) -> dict:
     """Inputs of the engine's nipype interface, checked before any image is processed."""
     segmentation = config.segmentation
     if segmentation.engine == "nnunet":
-        from .engines.nnunet import validate_model_folder
+        from .engines.nnunet import read_checkpoints, validate_model_folder
         from .utils.harmonization import compare_preprocessing, preprocessing_settings
 
-        validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint)
+        read_checkpoints(validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint))
         recorded = segmentation.model / "preprocessing.json"
         warning = compare_preprocessing(
             json.loads(recorded.read_text()) if recorded.is_file() else None,
