@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nipype.interfaces.utility import IdentityInterface
+from nipype.interfaces.utility import Function, IdentityInterface
 from nipype.pipeline import engine as pe
 
 from ..interfaces.bids import DerivativesDataSink
@@ -35,26 +35,29 @@ def init_ds_dseg_wf(*, output_dir: str, desc: str, metadata: dict, with_brain_ma
 
     Inputs
     ------
-    source_file, dseg, provenance, preprocessing, volumes, figure, report, brain_mask, xfm, probseg,
+    source_file, dseg, provenance, preprocessing, header, volumes, figure, report, brain_mask, xfm, probseg,
     probseg_labels
     """
     workflow = pe.Workflow(name=name)
     inputnode = pe.Node(IdentityInterface(
-        fields=["source_file", "dseg", "provenance", "preprocessing", "volumes", "figure", "report", "brain_mask",
-                "xfm", "probseg", "probseg_labels"]), name="inputnode")
+        fields=["source_file", "dseg", "provenance", "preprocessing", "header", "volumes", "figure", "report",
+                "brain_mask", "xfm", "probseg", "probseg_labels"]), name="inputnode")
 
     def sink(node_name, suffix, **inputs):
         return pe.Node(DerivativesDataSink(base_directory=output_dir, suffix=suffix, **inputs), name=node_name,
                        run_without_submitting=True)
 
     ds_dseg = sink("ds_dseg", "dseg", desc=desc, metadata=metadata)
+    sidecar_fields = pe.Node(Function(function=_sidecar_fields, input_names=["preprocessing", "header"],
+                                      output_names=["fields"]), name="sidecar_fields", run_without_submitting=True)
     ds_volumes = sink("ds_volumes", "volumes", desc=desc)
     ds_figure = sink("ds_figure", "dseg", desc=desc, datatype="figures")
     ds_report = sink("ds_report", "report", desc=desc, datatype="figures")
     workflow.connect([
         (inputnode, ds_dseg, [("source_file", "source_file"), ("dseg", "in_file"),
-                              (("provenance", _as_list), "metadata_files"),
-                              (("preprocessing", _as_preprocessing), "extra_metadata")]),
+                              (("provenance", _as_list), "metadata_files")]),
+        (inputnode, sidecar_fields, [("preprocessing", "preprocessing"), ("header", "header")]),
+        (sidecar_fields, ds_dseg, [("fields", "extra_metadata")]),
         (inputnode, ds_volumes, [("source_file", "source_file"), ("volumes", "in_file")]),
         (inputnode, ds_figure, [("source_file", "source_file"), ("figure", "in_file")]),
         (inputnode, ds_report, [("source_file", "source_file"), ("report", "in_file")]),
@@ -87,5 +90,8 @@ def _label_entities(labels):
     return ["".join(ch for ch in LABELS[int(label)].name if ch.isalnum()) for label in labels]
 
 
-def _as_preprocessing(settings):
-    return {"Preprocessing": settings} if settings else {}
+def _sidecar_fields(preprocessing=None, header=None):
+    """Fields measured during the run that join the label map's sidecar last."""
+    fields = {"Preprocessing": preprocessing} if preprocessing else {}
+    fields.update(header or {})
+    return fields
