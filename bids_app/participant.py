@@ -18,6 +18,7 @@ from .utils.atomic import atomic_write_text
 from .utils.checksums import sha256_of
 from .utils.bids_io import (
     bids_uri,
+    check_distinct_outputs,
     collect_t1w,
     derivative_path,
     write_bidsignore,
@@ -143,6 +144,7 @@ def run_participant(config: Config) -> int:
     check_writable(execution.work_dir)
     t1w_files = collect_t1w(execution.bids_dir, execution.participant_labels, execution.session_labels,
                             validate=not execution.skip_bids_validation)
+    check_distinct_outputs(t1w_files, execution.output_dir, segmentation.desc)
     options = engine_options(config)
     metadata = {t1w: dseg_metadata(t1w, config) for t1w in t1w_files}
     todo = []
