@@ -52,8 +52,10 @@ def main(argv=None) -> None:
         level = config.execution.analysis_level
         if level == "participant":
             from ..participant import run_participant
+            from ..utils.lock import work_dir_lock
 
-            failed = run_participant(config)
+            with work_dir_lock(config.execution.work_dir):
+                failed = run_participant(config)
             if failed:
                 _fail(f"{failed} image(s) could not be segmented; see the messages above")
         elif level == "group":
@@ -62,8 +64,10 @@ def main(argv=None) -> None:
             run_group(**config.group_arguments())
         else:
             from ..train import run_train
+            from ..utils.lock import work_dir_lock
 
-            run_train(config)
+            with work_dir_lock(config.execution.work_dir):
+                run_train(config)
     except SubsegError as error:
         _fail(str(error))
     except MemoryError:
