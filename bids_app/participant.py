@@ -24,6 +24,7 @@ from .utils.bids_io import (
     write_bidsignore,
     write_dataset_description,
 )
+from .utils.preflight import check_before_images
 
 LOGGER = logging.getLogger("subseg")
 
@@ -140,12 +141,13 @@ def run_participant(config: Config) -> int:
     from .workflows.base import init_subseg_wf
 
     execution, segmentation = config.execution, config.segmentation
-    check_writable(execution.output_dir)
-    check_writable(execution.work_dir)
     t1w_files = collect_t1w(execution.bids_dir, execution.participant_labels, execution.session_labels,
                             validate=not execution.skip_bids_validation)
     check_distinct_outputs(t1w_files, execution.output_dir, segmentation.desc)
+    check_before_images(device=segmentation.device, template=segmentation.align_to)
     options = engine_options(config)
+    check_writable(execution.output_dir)
+    check_writable(execution.work_dir)
     metadata = {t1w: dseg_metadata(t1w, config) for t1w in t1w_files}
     todo = []
     for t1w in t1w_files:

@@ -108,9 +108,16 @@ def release(path: Path) -> None:
 
 @contextmanager
 def work_dir_lock(folder: Path):
-    """Hold the lock of ``folder`` for the duration of the block."""
+    """Hold the lock of ``folder`` for the duration of the block; remove the folders it made if left empty."""
+    folder = Path(folder).absolute()
+    created = [path for path in (folder, *folder.parents) if not path.exists()]
     path = acquire(folder)
     try:
         yield path
     finally:
         release(path)
+        for made in created:  # deepest first
+            try:
+                made.rmdir()
+            except OSError:
+                break

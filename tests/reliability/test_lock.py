@@ -68,3 +68,9 @@ def test_lock_held_from_another_host_is_respected(tmp_path):
     with pytest.raises(WorkDirInUseError, match="pid 1 on host another-node"):
         acquire(tmp_path)
     assert (tmp_path / LOCK_NAME).exists()
+
+
+def test_work_folder_made_for_the_lock_is_removed_when_left_empty(tmp_path):
+    with work_dir_lock(tmp_path / "a" / "work"):
+        assert (tmp_path / "a" / "work" / LOCK_NAME).exists()
+    assert list(tmp_path.iterdir()) == []
