@@ -39,7 +39,7 @@ def check_t1w(path: str) -> nb.Nifti1Image:
     zooms = np.asarray(image.header.get_zooms()[:3], dtype=float)
     low, high = PLAUSIBLE_VOXEL_MM
     if not np.all(np.isfinite(zooms)) or np.any(zooms < low) or np.any(zooms > high):
-        raise InvalidImageError(f"{path}: implausible voxel size {tuple(np.round(zooms, 4))} mm "
+        raise InvalidImageError(f"{path}: implausible voxel size {' x '.join(f'{float(z):g}' for z in zooms)} mm "
                                 f"(expected {low} to {high} mm)")
     extent = np.asarray(data.shape[:3]) * zooms
     if np.any(extent < MIN_FIELD_OF_VIEW_MM):
