@@ -186,7 +186,12 @@ def run_participant(config: Config) -> int:
         os.environ.setdefault("LOGNAME", os.environ.get("USER") or str(os.getuid()))  # nipype names jobs after it
     started = {path for path in crash_dir.glob("crash-*")} if crash_dir.exists() else set()
     try:
-        workflow.run(plugin=plugin, plugin_args=plugin_args)
+        if plugin == "MultiProc":
+            from .utils.workers import OrphanFreeMultiProcPlugin
+
+            workflow.run(plugin=OrphanFreeMultiProcPlugin(plugin_args))  # workers die with this process
+        else:
+            workflow.run(plugin=plugin, plugin_args=plugin_args)
     except RuntimeError:
         pass  # each failed image is reported below from its crash file
     if plugin == "SLURMGraph":
