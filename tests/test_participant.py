@@ -152,7 +152,8 @@ def test_bad_images_fail_alone_with_one_line_each(sample_bids, tmp_path):
         assert len(matching) == 1, result.stderr
         assert problem in matching[0]
     assert result.stderr.strip().splitlines()[-1] == (
-        f"subseg: error: {len(expected)} image(s) could not be segmented; see the messages above")
+        f"subseg: error: {len(expected)} image(s) could not be segmented or were flagged as implausible; "
+        f"see the messages above")
     assert (out / "sub-01/anat/sub-01_desc-meshnet_dseg.nii.gz").is_file()
     assert not list(out.glob("sub-fourd/anat/*dseg*"))
 

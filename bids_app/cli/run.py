@@ -63,7 +63,8 @@ def main(argv=None) -> None:
             with work_dir_lock(config.execution.work_dir):
                 failed = run_participant(config)
             if failed:
-                _fail(f"{failed} image(s) could not be segmented; see the messages above")
+                _fail(f"{failed} image(s) could not be segmented or were flagged as implausible; see the "
+                      f"messages above")
         elif level == "group":
             from ..group import run_group
 

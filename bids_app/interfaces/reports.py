@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import nibabel as nb
-from nipype.interfaces.base import BaseInterfaceInputSpec, File, SimpleInterface, TraitedSpec, traits
+from nipype.interfaces.base import BaseInterfaceInputSpec, File, SimpleInterface, TraitedSpec, isdefined, traits
 
 from ..reports.figures import plot_segmentation
 from ..reports.subject import write_subject_report
@@ -40,6 +40,7 @@ class _ReportInputSpec(BaseInterfaceInputSpec):
     volumes = File(exists=True, mandatory=True, desc="the volumes TSV")
     provenance = File(exists=True, mandatory=True, desc="the engine's provenance JSON")
     desc = traits.Str(mandatory=True, desc="desc label of the run")
+    quality_flags = traits.List(traits.Str, desc="failed plausibility checks (empty: all passed)")
 
 
 class _ReportOutputSpec(TraitedSpec):
@@ -61,5 +62,6 @@ class SubjectReport(SimpleInterface):
             figure=self.inputs.figure,
             volumes=self.inputs.volumes,
             provenance=json.loads(Path(self.inputs.provenance).read_text()),
+            flags=self.inputs.quality_flags if isdefined(self.inputs.quality_flags) else None,
         )
         return runtime

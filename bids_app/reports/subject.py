@@ -19,7 +19,7 @@ th {{ background: #eee; }} td:first-child {{ text-align: left; }} img {{ max-wid
 <body>
 <h1>{title}</h1>
 <p>Source: <code>{source}</code></p>
-<h2>Segmentation</h2>
+{flags}<h2>Segmentation</h2>
 <img alt="T1w with the segmentation drawn on" src="data:image/png;base64,{figure}">
 <h2>Structure volumes</h2>
 {volumes}
@@ -31,12 +31,16 @@ th {{ background: #eee; }} td:first-child {{ text-align: left; }} img {{ max-wid
 
 
 def write_subject_report(out_file: str, *, title: str, source: str, figure: str, volumes: str,
-                         provenance: dict) -> str:
-    """Write the HTML report; the picture is embedded so the file stands alone."""
+                         provenance: dict, flags: list[str] | None = None) -> str:
+    """Write the HTML report; the picture is embedded so the file stands alone.
+
+    ``flags``: failed plausibility checks, shown first (None: not checked).
+    """
     figure_data = base64.b64encode(Path(figure).read_bytes()).decode("ascii")
     table = pd.read_csv(volumes, sep="\t").to_html(index=False, border=0)
     Path(out_file).write_text(_PAGE.format(
         title=html.escape(title), source=html.escape(source), figure=figure_data, volumes=table,
+        flags=_flags_section(flags),
         quality=_quality_table(provenance.get("QualityControl")),
         provenance=html.escape(json.dumps(provenance, indent=2, default=str)),
     ))
@@ -49,3 +53,14 @@ def _quality_table(scores: dict | None) -> str:
         return ""
     table = pd.DataFrame({"structure group": list(scores), "score": list(scores.values())})
     return "<h2>Quality control (SynthSeg)</h2>\n" + table.to_html(index=False, border=0)
+
+
+def _flags_section(flags: list[str] | None) -> str:
+    """The plausibility checks' verdict: a warning list when any failed."""
+    if flags is None:
+        return ""
+    if not flags:
+        return "<p>Plausibility checks: all passed.</p>\n"
+    items = "".join(f"<li>{html.escape(flag)}</li>" for flag in flags)
+    return (f'<h2 style="color:#b00">Quality flags: this segmentation failed {len(flags)} plausibility '
+            f'check(s)</h2>\n<ul>{items}</ul>\n')
