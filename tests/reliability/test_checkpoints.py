@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from bids_app.engines.checkpoints import CheckpointError, load_checkpoint
+from bids_app.engines.checkpoints import CheckpointError, allowed_globals, load_checkpoint
 
 
 class _Payload:
@@ -63,7 +63,11 @@ def test_crafted_checkpoint_in_a_model_folder_stops_the_cli_with_one_line(tiny_n
 @pytest.mark.slow
 def test_real_nnunet_checkpoint_loads_with_the_allow_list(tiny_nnunet_model):
     """Every type a checkpoint written by nnU-Net's trainer holds is on the allow-list, and nothing more is needed."""
-    checkpoint = load_checkpoint(tiny_nnunet_model / "fold_all" / "checkpoint_final.pth")
+    path = tiny_nnunet_model / "fold_all" / "checkpoint_final.pth"
+    needed = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    assert needed == {"numpy.dtype", "numpy._core.multiarray.scalar"} and needed <= {
+        f"{item.__module__}.{item.__name__}" for item in allowed_globals()}
+    checkpoint = load_checkpoint(path)
     assert checkpoint["trainer_name"] == "nnUNetTrainerSubsegCPU"
     assert checkpoint["network_weights"] and all(isinstance(value, torch.Tensor)
                                                  for value in checkpoint["network_weights"].values())
