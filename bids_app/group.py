@@ -19,8 +19,7 @@ import pandas as pd
 from bids_app.errors import SubsegError
 from bids_app.labels import LABELS
 from bids_app.metrics import longitudinal
-from bids_app.metrics.label_maps import LabelMapError
-from bids_app.metrics.subject import ImageJob, score_image
+from bids_app.metrics.subject import ImageJob, score_or_reason
 from bids_app.metrics.symmetry import SWAP_THRESHOLD
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
@@ -103,18 +102,19 @@ def dataset_name(bids_dir: Path) -> str:
     return name or bids_dir.resolve().name
 
 
-def _score_all(jobs: list[ImageJob], nprocs: int) -> list[dict]:
-    try:
-        if nprocs <= 1 or len(jobs) <= 1:
-            results = [score_image(job) for job in jobs]
-        else:
-            with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
-                results = list(pool.map(score_image, jobs))
-    except LabelMapError as error:
-        raise GroupError(str(error)) from None
+def _score_all(jobs: list[ImageJob], nprocs: int) -> tuple[list[dict], list[str]]:
+    """Scores of the label maps that can be scored, and one line per one that cannot (each logged)."""
+    if nprocs <= 1 or len(jobs) <= 1:
+        outcomes = [score_or_reason(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
+            outcomes = list(pool.map(score_or_reason, jobs))
     peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     logger.info("scored; peak memory %.0f MiB in the largest process", peak_kib / 1024)
-    return results
+    for _, reason in outcomes:
+        if reason:
+            logger.error(reason)
+    return [result for result, _ in outcomes if result is not None], [reason for _, reason in outcomes if reason]
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -150,7 +150,19 @@ def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, refe
                              tolerance_mm, swap_threshold))
     logger.info("scoring %d label maps (%d with a reference) on %d process(es)",
                 len(jobs), sum(job.reference is not None for job in jobs), nprocs)
-    results = _score_all(jobs, nprocs)
+    results, failures = _score_all(jobs, nprocs)
+    try:
+        _write_reports(results, output_dir, bids_dir, unmatched, jobs)
+    except OSError as error:
+        raise GroupError(f"{output_dir / 'group'}: cannot write the group reports "
+                         f"({error.strerror or error})") from None
+    if failures:
+        raise GroupError(f"{len(failures)} of {len(jobs)} label map(s) could not be scored (see the messages "
+                         f"above); the others are in {output_dir / 'group'}")
+
+
+def _write_reports(results, output_dir: Path, bids_dir: Path, unmatched, jobs) -> None:
+    """The group tables and reports of ``results`` under ``output_dir/group``."""
     frames = {name: pd.DataFrame([row for result in results for row in result[name]],
                                  columns=tables.COLUMNS[name])
               for name in ("metrics", "volumes", "symmetry", "symmetry_pairs")}

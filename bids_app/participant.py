@@ -18,11 +18,14 @@ from .utils.atomic import atomic_write_text
 from .utils.checksums import sha256_of
 from .utils.bids_io import (
     bids_uri,
+    check_distinct_outputs,
     collect_t1w,
     derivative_path,
     write_bidsignore,
     write_dataset_description,
 )
+from .utils.manifest import manifest_path, missing_outputs
+from .utils.preflight import check_before_images
 
 LOGGER = logging.getLogger("subseg")
 
@@ -60,17 +63,16 @@ def dseg_metadata(t1w: Path, config: Config) -> dict:
 
 
 def is_up_to_date(t1w: Path, metadata: dict, config: Config) -> bool:
-    """True when the label map of ``t1w`` exists and its sidecar records the same source and settings."""
-    dseg = derivative_path(config.execution.output_dir, t1w, desc=config.segmentation.desc, suffix="dseg",
-                           extension=".nii.gz")
-    sidecar = dseg.with_name(dseg.name.replace(".nii.gz", ".json"))
-    if not (dseg.is_file() and sidecar.is_file()):
-        return False
-    try:
-        recorded = json.loads(sidecar.read_text())
-    except json.JSONDecodeError:
-        return False
-    return all(recorded.get(key) == metadata[key] for key in ("SubsegSettings", "SourceSHA256"))
+    """True when every output of ``t1w`` its manifest lists exists unchanged, made from this source and settings.
+
+    A missing or changed output is logged; the image is then redone (its finished work steps are reused).
+    """
+    output_dir = config.execution.output_dir
+    missing = missing_outputs(manifest_path(output_dir, t1w, config.segmentation.desc), output_dir, metadata)
+    if missing:
+        LOGGER.info("%s: %d output(s) missing or changed (%s); redoing them", t1w.name, len(missing),
+                    ", ".join(missing))
+    return missing == []
 
 
 def check_writable(folder: Path) -> None:
@@ -88,10 +90,10 @@ def engine_options(config: Config) -> dict:
     """Inputs of the engine's nipype interface, checked before any image is processed."""
     segmentation = config.segmentation
     if segmentation.engine == "nnunet":
-        from .engines.nnunet import validate_model_folder
+        from .engines.nnunet import read_checkpoints, validate_model_folder
         from .utils.harmonization import compare_preprocessing, preprocessing_settings
 
-        validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint)
+        read_checkpoints(validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint))
         recorded = segmentation.model / "preprocessing.json"
         warning = compare_preprocessing(
             json.loads(recorded.read_text()) if recorded.is_file() else None,
@@ -139,11 +141,13 @@ def run_participant(config: Config) -> int:
     from .workflows.base import init_subseg_wf
 
     execution, segmentation = config.execution, config.segmentation
-    check_writable(execution.output_dir)
-    check_writable(execution.work_dir)
     t1w_files = collect_t1w(execution.bids_dir, execution.participant_labels, execution.session_labels,
                             validate=not execution.skip_bids_validation)
+    check_distinct_outputs(t1w_files, execution.output_dir, segmentation.desc)
+    check_before_images(device=segmentation.device, template=segmentation.align_to)
     options = engine_options(config)
+    check_writable(execution.output_dir)
+    check_writable(execution.work_dir)
     metadata = {t1w: dseg_metadata(t1w, config) for t1w in t1w_files}
     todo = []
     for t1w in t1w_files:
@@ -158,7 +162,7 @@ def run_participant(config: Config) -> int:
     atomic_write_text(logs / f"config-{segmentation.desc}.toml", config.to_toml())
     if not todo:
         update_dseg_tsv(execution.output_dir, labels_written(execution.output_dir, t1w_files, segmentation.desc))
-        return 0
+        return len(report_quality_flags(execution.output_dir, t1w_files, segmentation.desc))
 
     run_dir = execution.work_dir / f"subseg_{segmentation.desc}_wf"
     crash_dir = run_dir / "crash"
@@ -169,7 +173,8 @@ def run_participant(config: Config) -> int:
         t1w_files=todo, metadata=metadata, output_dir=execution.output_dir, work_dir=execution.work_dir,
         engine=segmentation.engine, engine_options=options, desc=segmentation.desc, device=segmentation.device,
         omp_nthreads=config.nipype.omp_nthreads, preprocessing=segmentation.preprocessing(),
-        write_probseg=segmentation.write_probseg, name=f"subseg_{segmentation.desc}_wf",
+        write_probseg=segmentation.write_probseg, engine_labels=engine_labels(config),
+        name=f"subseg_{segmentation.desc}_wf",
     )
     workflow.config["execution"]["crashdump_dir"] = str(crash_dir)
     plugin, plugin_args = config.nipype.plugin, dict(config.nipype.plugin_args)
@@ -182,7 +187,12 @@ def run_participant(config: Config) -> int:
         os.environ.setdefault("LOGNAME", os.environ.get("USER") or str(os.getuid()))  # nipype names jobs after it
     started = {path for path in crash_dir.glob("crash-*")} if crash_dir.exists() else set()
     try:
-        workflow.run(plugin=plugin, plugin_args=plugin_args)
+        if plugin == "MultiProc":
+            from .utils.workers import OrphanFreeMultiProcPlugin
+
+            workflow.run(plugin=OrphanFreeMultiProcPlugin(plugin_args))  # workers die with this process
+        else:
+            workflow.run(plugin=plugin, plugin_args=plugin_args)
     except RuntimeError:
         pass  # each failed image is reported below from its crash file
     if plugin == "SLURMGraph":
@@ -193,7 +203,38 @@ def run_participant(config: Config) -> int:
     update_dseg_tsv(execution.output_dir, labels_written(execution.output_dir, t1w_files, segmentation.desc))
     LOGGER.info("Segmented %d of %d image(s); outputs in %s", len(todo) - len(failed), len(todo),
                 execution.output_dir)
-    return len(failed)
+    flagged = report_quality_flags(execution.output_dir, [t1w for t1w in t1w_files if t1w not in failed],
+                                   segmentation.desc)
+    return len(failed) + len(flagged)
+
+
+def engine_labels(config: Config) -> list[int] | None:
+    """FreeSurfer labels the engine's model outputs (nnU-Net: its dataset.json); None: every structure."""
+    segmentation = config.segmentation
+    if segmentation.engine != "nnunet":
+        return None
+    from .engines.nnunet import validate_model_folder
+
+    return list(validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint)
+                .freesurfer_labels[1:])
+
+
+def report_quality_flags(output_dir: Path, t1w_files, desc: str) -> list[Path]:
+    """Log one line per image whose segmentation failed a plausibility check; return those images."""
+    flagged = []
+    for t1w in t1w_files:
+        dseg = derivative_path(output_dir, t1w, desc=desc, suffix="dseg", extension=".json")
+        try:
+            flags = json.loads(dseg.read_text()).get("QualityFlags")
+        except (OSError, ValueError):
+            continue
+        if flags:
+            flagged.append(t1w)
+            LOGGER.error("%s: segmentation kept but flagged as implausible: %s", t1w, "; ".join(flags))
+    if flagged:
+        LOGGER.error("%d image(s) failed plausibility checks (QualityFlags in their sidecars and reports)",
+                     len(flagged))
+    return flagged
 
 
 def report_failures(crash_dir: Path, exclude, t1w_files: list[Path]) -> set[Path]:

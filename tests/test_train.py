@@ -86,14 +86,15 @@ def trained(sample_bids, tmp_path_factory):
                        "--reference-desc", "aseg", "--train-size", 2, "--seed", 3, "--epochs", EPOCHS,
                        "--iterations-per-epoch", ITERATIONS, *common)
     model = out / "models" / "nnunet2"
-    run_subseg(sample_bids, out, "participant", "--model", model, "--desc", "nnunet2", "--participant-label", "03",
-               "--session-label", "1", *common)
-    return out, model, train
+    # A model that need not learn may segment implausibly: its outputs are kept and flagged, exit 1.
+    participant = run_subseg(sample_bids, out, "participant", "--model", model, "--desc", "nnunet2",
+                             "--participant-label", "03", "--session-label", "1", *common, check=False)
+    return out, model, train, participant
 
 
 @pytest.mark.slow
 def test_model_folder_split_and_summary(trained):
-    out, model, _ = trained
+    out, model, _, _ = trained
     assert sorted(path.name for path in (out / "models").iterdir()) == ["nnunet2"]
     for relative in ("dataset.json", "plans.json", "fold_all/checkpoint_final.pth", "preprocessing.json"):
         assert (model / relative).is_file(), relative
@@ -111,7 +112,7 @@ def test_model_folder_split_and_summary(trained):
 
 @pytest.mark.slow
 def test_participant_segments_with_the_trained_model(sample_bids, trained):
-    out, _, _ = trained
+    out, _, _, participant = trained
     t1w = sample_bids / "sub-03" / "ses-1" / "anat" / "sub-03_ses-1_T1w.nii.gz"
     dseg_path = out / "sub-03" / "ses-1" / "anat" / "sub-03_ses-1_desc-nnunet2_dseg.nii.gz"
     source, dseg = nb.load(t1w), nb.load(dseg_path)
@@ -120,3 +121,4 @@ def test_participant_segments_with_the_trained_model(sample_bids, trained):
     assert set(np.unique(np.asanyarray(dseg.dataobj)).tolist()) <= {0, *SUBCORTICAL}
     sidecar = json.loads(dseg_path.with_name(dseg_path.name.replace(".nii.gz", ".json")).read_text())
     assert sidecar["Model"] == "nnunet2" and sidecar["Trainer"] == "nnUNetTrainerSubsegCPU"
+    assert participant.returncode == (1 if sidecar["QualityFlags"] else 0), participant.stderr

@@ -231,6 +231,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.work_dir = Path(args.work_dir or "work").expanduser().absolute()
     if args.output_dir == args.bids_dir:
         parser.error("output_dir must differ from bids_dir (write derivatives elsewhere, e.g. bids_dir/derivatives/subseg)")
+    if args.bids_dir in args.output_dir.parents and args.bids_dir / "derivatives" not in args.output_dir.parents:
+        parser.error("output_dir is inside bids_dir: put derivatives under bids_dir/derivatives/ "
+                     "(e.g. bids_dir/derivatives/subseg) or outside the dataset")
     if args.work_dir == args.bids_dir or args.bids_dir in args.work_dir.parents:
         parser.error("the work dir must not be inside bids_dir")
     if args.analysis_level == "participant":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 LOGGER = logging.getLogger("subseg")
@@ -28,6 +29,10 @@ def _setup_logging(level: int) -> None:
     nipype_logging.update_logging(nipype_config)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _fail(message: str, status: int = 1):
     print(f"subseg: error: {message}", file=sys.stderr)
     sys.exit(status)
@@ -49,17 +54,21 @@ def main(argv=None) -> None:
     from .parser import parse_args
 
     config = Config.from_args(parse_args(argv))
+    signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop ends the run as Ctrl-C does
     _setup_logging(config.execution.log_level)
     from ..errors import SubsegError, UsageError
+    from ..utils.lock import work_dir_lock
 
     try:
         level = config.execution.analysis_level
         if level == "participant":
             from ..participant import run_participant
 
-            failed = run_participant(config)
+            with work_dir_lock(config.execution.work_dir):
+                failed = run_participant(config)
             if failed:
-                _fail(f"{failed} image(s) could not be segmented; see the messages above")
+                _fail(f"{failed} image(s) could not be segmented or were flagged as implausible; see the "
+                      f"messages above")
         elif level == "group":
             from ..group import run_group
 
@@ -67,7 +76,8 @@ def main(argv=None) -> None:
         else:
             from ..train import run_train
 
-            run_train(config)
+            with work_dir_lock(config.execution.work_dir):
+                run_train(config)
     except UsageError as error:
         _fail(str(error), status=2)
     except SubsegError as error:
@@ -75,4 +85,7 @@ def main(argv=None) -> None:
     except MemoryError:
         _fail("out of memory: lower --nprocs or --omp-nthreads, or run on a machine with more memory")
     except KeyboardInterrupt:
+        from ..utils.workers import end_workers
+
+        end_workers()
         _fail("interrupted; outputs already written are complete, rerun to finish the rest", status=130)

@@ -26,6 +26,7 @@ from ..utils.checksums import sha256_of
 from ..utils.conform import conform, resample_like
 from ..utils.device import select_device
 from .base import Segmentation
+from .checkpoints import CheckpointError, load_checkpoint
 
 LOGGER = logging.getLogger("subseg")
 
@@ -133,6 +134,14 @@ def validate_model_folder(model_dir, folds=None, checkpoint: str = "checkpoint_f
     )
 
 
+def read_checkpoints(model: ModelFolder) -> list[dict]:
+    """Every fold's checkpoint of ``model``, read as data (:func:`load_checkpoint`); one line if one is not."""
+    try:
+        return [load_checkpoint(path) for path in model.checkpoints]
+    except CheckpointError as error:
+        raise ModelError(str(error)) from None
+
+
 class NNUNetEngine:
     """A trained nnU-Net model, loaded once; :meth:`predict` segments one T1w in memory."""
 
@@ -162,7 +171,6 @@ class NNUNetEngine:
         }
 
     def _load(self):
-        import torch
         from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
         from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
         from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
@@ -175,13 +183,7 @@ class NNUNetEngine:
             enable_deep_supervision=False,
         )
         parameters, mirror_axes, trainers = [], None, set()
-        for path in self.model.checkpoints:
-            try:
-                checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-            except Exception as error:  # torch raises many types for a damaged file
-                raise ModelError(f"{path}: cannot read checkpoint ({error.__class__.__name__})") from None
-            if not isinstance(checkpoint, dict) or "network_weights" not in checkpoint:
-                raise ModelError(f"{path}: not an nnU-Net checkpoint (no network_weights)")
+        for path, checkpoint in zip(self.model.checkpoints, read_checkpoints(self.model)):
             try:
                 network.load_state_dict(checkpoint["network_weights"])
             except RuntimeError:

@@ -45,6 +45,7 @@ class _ReportInputSpec(BaseInterfaceInputSpec):
     brain_mask = File(exists=True, desc="brain mask on the same grid (intracranial volume for the volume shares)")
     metadata = traits.Dict(desc="the run's sidecar fields (software versions, settings)")
     preprocessing = traits.Dict(desc="the preprocessing applied before segmenting")
+    quality_flags = traits.List(traits.Str, desc="failed plausibility checks (empty: all passed)")
 
 
 class _ReportOutputSpec(TraitedSpec):
@@ -71,5 +72,6 @@ class SubjectReport(SimpleInterface):
             brain_mask=self.inputs.brain_mask if isdefined(self.inputs.brain_mask) else None,
             metadata=self.inputs.metadata if isdefined(self.inputs.metadata) else None,
             preprocessing=self.inputs.preprocessing if isdefined(self.inputs.preprocessing) else None,
+            flags=self.inputs.quality_flags if isdefined(self.inputs.quality_flags) else None,
         )
         return runtime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import zlib
 from pathlib import Path
 
 import nibabel as nb
@@ -20,14 +21,21 @@ class LabelMapError(ValueError):
 
 
 def load_label_map(path: Path) -> tuple[nb.Nifti1Image, np.ndarray]:
-    """The image and its integer label array; refuses non-3D or non-integer maps."""
-    image = nb.load(str(path))
-    data = np.asanyarray(image.dataobj)
+    """The image and its integer label array; refuses unreadable, non-3D, NaN or non-integer maps."""
+    try:
+        image = nb.load(str(path))
+        data = np.asanyarray(image.dataobj)
+    except (OSError, EOFError, zlib.error, ValueError, nb.filebasedimages.ImageFileError) as error:
+        reason = str(error).strip().splitlines()
+        raise LabelMapError(f"{path}: unreadable label map ({reason[-1] if reason else type(error).__name__})"
+                            ) from None
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     if data.ndim != 3:
         raise LabelMapError(f"{path}: label map must be 3D, found shape {data.shape}")
     if not np.issubdtype(data.dtype, np.integer):
+        if not np.all(np.isfinite(data)):
+            raise LabelMapError(f"{path}: label map holds NaN or infinite values")
         if not np.array_equal(data, np.round(data)):
             raise LabelMapError(f"{path}: label map holds non-integer values")
     if data.min() < 0:

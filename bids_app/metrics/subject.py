@@ -29,13 +29,16 @@ def score_image(job: ImageJob) -> dict[str, list[dict]]:
     prediction_image, prediction = label_maps.load_label_map(job.prediction)
     present = label_maps.known_labels(prediction, job.prediction)
     labels = sorted(job.labels) if job.labels is not None else present
+    if job.reference is not None:
+        reference_image, reference = label_maps.load_label_map(job.reference)
+        if not labels:  # an empty prediction without a label table: scored as empty on the reference's structures
+            labels = label_maps.known_labels(reference, job.reference)
     rows = {"volumes": [], "metrics": [], "symmetry": [], "symmetry_pairs": []}
     for label, volume in volumes(prediction, label_maps.spacing(prediction_image), labels).items():
         rows["volumes"].append(job.entities | {"structure": LABELS[label].name, "label": label,
                                                "volume_mm3": volume})
     if job.reference is None:
         return rows
-    reference_image, reference = label_maps.load_label_map(job.reference)
     prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
     spacing = label_maps.spacing(reference_image)
     for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm).items():
@@ -47,3 +50,11 @@ def score_image(job: ImageJob) -> dict[str, list[dict]]:
     rows["symmetry"].append(job.entities | summary)
     rows["symmetry_pairs"].extend(job.entities | pair for pair in pairs)
     return rows
+
+
+def score_or_reason(job: ImageJob) -> tuple[dict[str, list[dict]] | None, str | None]:
+    """:func:`score_image`, or None and the one-line reason this prediction cannot be scored."""
+    try:
+        return score_image(job), None
+    except label_maps.LabelMapError as error:
+        return None, str(error)

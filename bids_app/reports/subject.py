@@ -91,15 +91,19 @@ def _quality_table(scores: dict | None) -> str:
 
 def write_subject_report(out_file: str, *, title: str, source: str, figure: str, volumes: str, provenance: dict,
                          t1w: str, dseg: str, brain_mask: str | None = None, metadata: dict | None = None,
-                         preprocessing: dict | None = None) -> str:
-    """Write the HTML report for one label map of one T1w."""
+                         preprocessing: dict | None = None, flags: list[str] | None = None) -> str:
+    """Write the HTML report for one label map of one T1w.
+
+    ``flags``: failed plausibility checks, shown first (None: not checked).
+    """
     metadata, preprocessing = metadata or {}, preprocessing or {}
     shown_source = (metadata.get("Sources") or [source])[0]  # the BIDS URI when the run recorded one
     figure_data = base64.b64encode(Path(figure).read_bytes()).decode("ascii")
     volume_rows = pd.read_csv(volumes, sep="\t")
     t1w_image, dseg_image = nb.load(t1w), nb.load(dseg)
     sections = [
-        f"<h1>{html.escape(title)}</h1><p>Source: <code>{html.escape(shown_source)}</code></p>",
+        f"<h1>{html.escape(title)}</h1><p>Source: <code>{html.escape(shown_source)}</code></p>"
+        + _flags_section(flags),
         "<h2>Methods</h2>" + _methods_html(provenance, metadata, preprocessing),
         "<h2>Segmentation</h2><p class=\"note\">Subcortical structures filled, other labels outlined, T1w "
         "underneath; left: slices through the whole head, right: the deep grey matter enlarged.</p>"
@@ -119,3 +123,14 @@ def write_subject_report(out_file: str, *, title: str, source: str, figure: str,
             f"<style>{_STYLE}</style></head>\n<body>\n" + "\n".join(sections) + "\n</body></html>\n")
     Path(out_file).write_text(page)
     return out_file
+
+
+def _flags_section(flags: list[str] | None) -> str:
+    """The plausibility checks' verdict: a warning list when any failed."""
+    if flags is None:
+        return ""
+    if not flags:
+        return "<p>Plausibility checks: all passed.</p>\n"
+    items = "".join(f"<li>{html.escape(flag)}</li>" for flag in flags)
+    return (f'<h2 style="color:#b00">Quality flags: this segmentation failed {len(flags)} plausibility '
+            f'check(s)</h2>\n<ul>{items}</ul>\n')

@@ -16,9 +16,9 @@ def training_record(checkpoint_file: Path, label_names: list[str]) -> dict:
 
     ``label_names`` name nnU-Net's foreground outputs 1, 2, ... (its per-label pseudo-Dice order).
     """
-    import torch
+    from ..engines.checkpoints import load_checkpoint
 
-    checkpoint = torch.load(checkpoint_file, map_location="cpu", weights_only=False)
+    checkpoint = load_checkpoint(checkpoint_file)
     return {"trainer_class": checkpoint.get("trainer_name"),
             "epochs": epoch_log(checkpoint.get("logging") or {}, label_names)}
 

@@ -15,11 +15,14 @@ from .atomic import atomic_write_text
 
 #: The one pattern that names every derivative of a T1w (no ``space-``: outputs lie on the T1w's grid).
 DERIVATIVE_PATTERN = (
-    "sub-{subject}[/ses-{session}]/{datatype<anat|figures>|anat}/sub-{subject}[_ses-{session}][_acq-{acquisition}]"
-    "[_ce-{ceagent}][_rec-{reconstruction}][_run-{run}][_from-{from}][_to-{to}][_mode-{mode}][_space-{space}]"
-    "[_label-{label}][_desc-{desc}]_{suffix}{extension}"
+    "sub-{subject}[/ses-{session}]/{datatype<anat|figures>|anat}/sub-{subject}[_ses-{session}][_task-{task}]"
+    "[_acq-{acquisition}][_ce-{ceagent}][_rec-{reconstruction}][_dir-{direction}][_run-{run}][_echo-{echo}]"
+    "[_flip-{flip}][_inv-{inv}][_mt-{mt}][_part-{part}][_proc-{proc}][_chunk-{chunk}][_from-{from}][_to-{to}]"
+    "[_mode-{mode}][_space-{space}][_label-{label}][_desc-{desc}]_{suffix}{extension}"
 )
-_SOURCE_ENTITIES = ("subject", "session", "acquisition", "ceagent", "reconstruction", "run")
+#: Entities of a raw T1w that its derivatives keep, so that no two inputs share an output name.
+_SOURCE_ENTITIES = ("subject", "session", "task", "acquisition", "ceagent", "reconstruction", "direction", "run",
+                    "echo", "flip", "inv", "mt", "part", "proc", "chunk")
 CODE_URL = "https://github.com/subseg/subseg"
 
 
@@ -79,6 +82,17 @@ def derivative_path(output_dir, source_file, **entities) -> Path:
     if path is None:
         raise ValueError(f"cannot name a derivative of {source_file} with {entities}")
     return Path(output_dir) / path
+
+
+def check_distinct_outputs(t1w_files, output_dir, desc: str) -> None:
+    """Refuse two inputs whose derivatives would share a name (one would overwrite the other)."""
+    sources: dict[Path, Path] = {}
+    for t1w in t1w_files:
+        target = derivative_path(output_dir, t1w, desc=desc, suffix="dseg", extension=".nii.gz")
+        if target in sources:
+            raise BIDSError(f"{sources[target]} and {t1w} would both be written as {target.name}: their names "
+                            f"differ only by something that is not a BIDS entity; rename one of them")
+        sources[target] = Path(t1w)
 
 
 def bids_uri(path: str | os.PathLike, bids_dir: str | os.PathLike, dataset: str = "raw") -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from nipype.interfaces.utility import IdentityInterface
 from nipype.pipeline import engine as pe
 
+from ..interfaces.plausibility import CheckPlausibility, expected_structures
 from ..interfaces.reports import SegmentationPlot, SubjectReport
 from ..interfaces.volumes import StructureVolumes
 from .outputs import init_ds_dseg_wf
@@ -17,7 +18,7 @@ from .segmentation import engine_grid, init_segmentation_wf
 
 def init_subseg_wf(*, t1w_files: list[Path], metadata: dict[Path, dict], output_dir: Path, work_dir: Path,
                    engine: str, engine_options: dict, desc: str, device: str, omp_nthreads: int,
-                   preprocessing: dict | None = None, write_probseg: bool = False,
+                   preprocessing: dict | None = None, write_probseg: bool = False, engine_labels=None,
                    name: str = "subseg_wf") -> pe.Workflow:
     """One :func:`init_single_t1w_wf` branch per T1w, independent of each other.
 
@@ -38,7 +39,7 @@ def init_subseg_wf(*, t1w_files: list[Path], metadata: dict[Path, dict], output_
         Sidecar fields of each T1w's label map.
     output_dir, work_dir : Path
         Derivatives root and nipype's working folder.
-    engine, engine_options, desc, device, omp_nthreads, preprocessing, write_probseg
+    engine, engine_options, desc, device, omp_nthreads, preprocessing, write_probseg, engine_labels
         As for :func:`init_single_t1w_wf`.
     """
     workflow = pe.Workflow(name=name, base_dir=str(work_dir))
@@ -46,7 +47,7 @@ def init_subseg_wf(*, t1w_files: list[Path], metadata: dict[Path, dict], output_
         workflow.add_nodes([init_single_t1w_wf(
             t1w=t1w, metadata=metadata[t1w], output_dir=output_dir, engine=engine, engine_options=engine_options,
             desc=desc, device=device, omp_nthreads=omp_nthreads, preprocessing=preprocessing,
-            write_probseg=write_probseg, name=branch_name(t1w),
+            write_probseg=write_probseg, engine_labels=engine_labels, name=branch_name(t1w),
         )])
     return workflow
 
@@ -59,7 +60,7 @@ def branch_name(t1w: Path) -> str:
 
 def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: str, engine_options: dict,
                        desc: str, device: str = "auto", omp_nthreads: int = 1, preprocessing: dict | None = None,
-                       write_probseg: bool = False, name: str = "single_t1w_wf") -> pe.Workflow:
+                       write_probseg: bool = False, engine_labels=None, name: str = "single_t1w_wf") -> pe.Workflow:
     """Validate, conform, segment, carry back, measure, picture and store one T1w.
 
     .. workflow::
@@ -93,6 +94,9 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
         ``desc-brain_mask`` (in place of the engine's own).
     write_probseg : bool
         Also store the engine's posterior maps.
+    engine_labels : list of int or None
+        FreeSurfer labels the engine's model can output (None: every subcortical structure); the
+        plausibility check expects the subcortical ones among them.
     """
     workflow = pe.Workflow(name=name)
     inputnode = pe.Node(IdentityInterface(fields=["t1w"]), name="inputnode")
@@ -105,6 +109,8 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
                                            omp_nthreads=omp_nthreads, aligned=template is not None,
                                            write_probseg=write_probseg)
     volumes = pe.Node(StructureVolumes(), name="volumes")
+    plausibility = pe.Node(CheckPlausibility(expected_labels=expected_structures(engine_labels)),
+                           name="plausibility")
     plot = pe.Node(SegmentationPlot(), name="plot_dseg", mem_gb=1)
     report = pe.Node(SubjectReport(desc=desc, source_file=str(t1w), metadata=metadata), name="report", mem_gb=1)
     outputs_wf = init_ds_dseg_wf(output_dir=str(output_dir), desc=desc, metadata=metadata,
@@ -116,8 +122,12 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
                                        ("outputnode.t1w_valid", "inputnode.t1w_valid"),
                                        ("outputnode.xfm", "inputnode.xfm")]),
         (preproc_wf, outputs_wf, [("outputnode.xfm", "inputnode.xfm"),
-                                  ("outputnode.provenance", "inputnode.preprocessing")]),
+                                  ("outputnode.provenance", "inputnode.preprocessing"),
+                                  ("outputnode.header", "inputnode.header")]),
         (segmentation_wf, volumes, [("outputnode.dseg", "in_file")]),
+        (segmentation_wf, plausibility, [("outputnode.dseg", "in_file")]),
+        (plausibility, report, [("flags", "quality_flags")]),
+        (plausibility, outputs_wf, [("fields", "inputnode.quality")]),
         (preproc_wf, plot, [("outputnode.t1w_valid", "t1w")]),
         (segmentation_wf, plot, [("outputnode.dseg", "dseg")]),
         (plot, report, [("out_file", "figure")]),

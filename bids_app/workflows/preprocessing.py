@@ -54,16 +54,18 @@ def init_preproc_wf(*, orientation: str = "RAS", shape=None, zooms=None, bias_co
         The template's brain mask on the T1w's grid (with ``brain_mask="template"``).
     provenance
         Preprocessing settings and measures, for the sidecar.
+    header
+        Sidecar fields saying what validation changed in the header's orientation ({} when nothing).
     """
     workflow = pe.Workflow(name=name)
     inputnode = pe.Node(IdentityInterface(fields=["t1w"]), name="inputnode")
     outputnode = pe.Node(IdentityInterface(
-        fields=["t1w_valid", "t1w_conformed", "xfm", "brain_mask", "provenance"]), name="outputnode")
+        fields=["t1w_valid", "t1w_conformed", "xfm", "brain_mask", "provenance", "header"]), name="outputnode")
     validate = pe.Node(ValidateT1w(), name="validate")
     conform = pe.Node(Conform(orientation=orientation, shape=shape, zooms=zooms), name="conform", mem_gb=2)
     workflow.connect([
         (inputnode, validate, [("t1w", "in_file")]),
-        (validate, outputnode, [("out_file", "t1w_valid")]),
+        (validate, outputnode, [("out_file", "t1w_valid"), ("header", "header")]),
         (conform, outputnode, [("out_file", "t1w_conformed")]),
     ])
     if not (bias_correction or template):

@@ -1,0 +1,75 @@
+"""No orphans: SIGKILL, SIGTERM or Ctrl-C of the main process ends its worker processes promptly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _state(pid: int) -> str | None:
+    """The /proc state letter of ``pid`` (None once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pids) -> list[int]:
+    return [pid for pid in pids if _state(pid) not in (None, "Z")]
+
+
+def _wait_for(condition, timeout: float, step: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return condition()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "Ctrl-C"])
+def test_workers_end_with_the_main_process(sample_bids, tmp_path, how):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bids_app", sample_bids, tmp_path / "out", "participant", "-w", tmp_path / "work",
+         "--participant-label", "01", "02", "--nprocs", "2", "--omp-nthreads", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    workers = []
+    try:
+        workers = _wait_for(lambda: _children(process.pid), timeout=180)
+        assert workers, "subseg started no worker process"
+        time.sleep(2)
+        workers = _children(process.pid)
+        if how == "Ctrl-C":
+            os.killpg(process.pid, signal.SIGINT)  # a terminal sends it to the whole foreground group
+        else:
+            process.send_signal(getattr(signal, how))
+        status = process.wait(timeout=60)
+        assert _wait_for(lambda: not _alive(workers), timeout=10), f"orphans after {how}: {_alive(workers)}"
+        stderr = process.stderr.read()
+        if how != "SIGKILL":
+            assert status == 130 and "Traceback" not in stderr
+            assert stderr.strip().splitlines()[-1].startswith("subseg: error: interrupted")
+    finally:
+        for pid in _alive([process.pid, *workers]):
+            os.kill(pid, signal.SIGKILL)
+        process.wait()
