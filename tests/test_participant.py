@@ -169,7 +169,7 @@ def test_unwritable_output_folder_is_a_clear_error(sample_bids, tmp_path):
 def test_unknown_participant_is_a_clear_error(sample_bids, tmp_path):
     result = run_subseg(sample_bids, tmp_path / "out", "participant", "--participant-label", "42",
                         "-w", tmp_path / "work", check=False)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "no participant sub-42" in result.stderr.strip().splitlines()[-1]
     assert len(result.stderr.strip().splitlines()) == 1
 
