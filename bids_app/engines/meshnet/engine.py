@@ -124,7 +124,8 @@ class MeshNetEngine:
         if len(image.shape) != 3:
             raise ValueError(f"{image.get_filename() or 'image'}: expected a 3D T1w, got shape {image.shape}")
         conformed = image if is_conformed(image) else conform(image, **CONFORM)
-        volume = min_max(uint8_intensities(np.asanyarray(conformed.dataobj)), image.get_filename() or "image")
+        source = image.get_filename() or "image"
+        volume = min_max(uint8_intensities(np.asanyarray(conformed.dataobj), source), source)
         brain = self._brain_mask(volume)
         labels, box, posteriors = self._segment(volume, brain)
         grid = _on_grid(conformed, image)
