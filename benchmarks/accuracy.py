@@ -25,9 +25,10 @@ from pathlib import Path
 
 import nibabel as nb
 import numpy as np
+from scipy import ndimage
 
 from bids_app.labels import SUBCORTICAL
-from bids_app.utils.conform import conform, resample_like, resample_to_grid
+from bids_app.utils.conform import conform, resample_like
 from bids_app.utils.sample_data import _aseg_only, _lia_affine
 
 COPIES = ["original", "odd-crop", "sag-1.2mm", "iso-0.8mm", "rot15-header", "int16-spikes"]
@@ -63,6 +64,13 @@ def _grid(image, codes, zooms):
     return tuple(int(s) for s in shape), affine
 
 
+def _cubic(data: np.ndarray, vox_to_vox: np.ndarray, shape) -> np.ndarray:
+    """Cubic B-spline resampling (prefiltered, clipped to the input's range), as a scanner-side resampling."""
+    out = ndimage.affine_transform(data, vox_to_vox[:3, :3], vox_to_vox[:3, 3], output_shape=shape, order=3,
+                                   mode="grid-constant", prefilter=True, output=np.float32)
+    return np.clip(out, data.min(), data.max())
+
+
 def make_copy(name: str, image: nb.Nifti1Image, seed: int = 0):
     """The copy and the affine that places its voxels in the original head's world (for scoring)."""
     data = np.asanyarray(image.dataobj).astype(np.float32)
@@ -81,8 +89,7 @@ def make_copy(name: str, image: nb.Nifti1Image, seed: int = 0):
         codes, zooms = (("A", "S", "L"), (1.0, 1.0, 1.2)) if name == "sag-1.2mm" else (nb.aff2axcodes(image.affine),
                                                                                    (0.8, 0.8, 0.8))
         shape, affine = _grid(image, codes, zooms)
-        copy = resample_to_grid(nb.Nifti1Image(data, image.affine), shape, affine, order=3)
-        return copy, affine
+        return nb.Nifti1Image(_cubic(data, np.linalg.inv(image.affine) @ affine, shape), affine), affine
     if name == "rot15-header":
         angle = np.deg2rad(15)
         rotation = np.eye(4)
@@ -115,7 +122,7 @@ def load_engine(name: str, args):
 
         def segment(image):
             conformed = conform(image, **CONFORM, order=args.order)
-            return resample_like(engine.predict(conformed).labels, image, order=0)
+            return engine.predict(conformed, reference=image).labels
 
         return segment
     if name == "synthseg":
