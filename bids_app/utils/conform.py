@@ -25,6 +25,8 @@ import numpy as np
 from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
 from scipy import ndimage
 
+from .separable import cubic_along_axes
+
 #: Voxel sizes this close (mm) to the target grid's are the same lattice: no interpolation.
 ZOOM_TOLERANCE = 1e-3
 #: A grid offset this close (voxels) to whole voxels is a crop/pad (headers store affines in float32).
@@ -93,11 +95,15 @@ def resample_to_grid(image: nb.Nifti1Image, shape, affine, order: int = 1, dtype
     else:
         vox_to_vox = np.linalg.inv(image.affine) @ np.asarray(affine)
         values = data.astype(np.float32 if order else data.dtype, copy=False)
-        out = ndimage.affine_transform(
-            values, vox_to_vox[:3, :3], vox_to_vox[:3, 3], output_shape=tuple(shape), order=order,
-            mode="grid-constant" if order > 1 else "constant", cval=0, prefilter=order > 1,
-            output=np.float32 if order else data.dtype,
-        )
+        along_axes = np.allclose(vox_to_vox[:3, :3], np.diag(np.diag(vox_to_vox[:3, :3])), atol=1e-6)
+        if order == 3 and along_axes:
+            out = cubic_along_axes(values, np.diag(vox_to_vox[:3, :3]), vox_to_vox[:3, 3], tuple(shape))
+        else:
+            out = ndimage.affine_transform(
+                values, vox_to_vox[:3, :3], vox_to_vox[:3, 3], output_shape=tuple(shape), order=order,
+                mode="grid-constant" if order > 1 else "constant", cval=0, prefilter=order > 1,
+                output=np.float32 if order else data.dtype,
+            )
         if order > 1:
             np.clip(out, min(float(values.min()), 0.0), float(values.max()), out=out)
         out = out.astype(dtype, copy=False)
