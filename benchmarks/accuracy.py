@@ -14,12 +14,13 @@ carried to the original grid (nearest neighbour) to be scored against the FreeSu
 chooses the interpolation that conforms the T1w to MeshNet's grid (1: trilinear, 3: the default cubic).
 
 Prints one Markdown row per engine and subject: mean Dice over the 16 Left/Right subcortical structures per
-copy, the spread (max - min) over copies, and seconds per head.
+copy, the spread (max - min) over copies, and seconds per head (and, per run, the process's peak memory).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from pathlib import Path
 
@@ -175,7 +176,9 @@ def main(argv=None) -> None:
                 placed = nb.Nifti1Image(np.asanyarray(labels.dataobj).astype(np.int16), world)
                 original_grid = resample_like(placed, nb.Nifti1Image(reference.astype(np.int16), image.affine))
                 scores.append(mean_dice(np.asanyarray(original_grid.dataobj), reference))
-                print(f"  {engine_name} {subject} {copy_name}: {scores[-1]:.3f} ({seconds[-1]:.0f} s)", flush=True)
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+                print(f"  {engine_name} {subject} {copy_name}: {scores[-1]:.3f} ({seconds[-1]:.0f} s, "
+                      f"peak RSS so far {peak:.1f} GB)", flush=True)
             print(f"| {engine_name} | {subject} | " + " | ".join(f"{s:.3f}" for s in scores)
                   + f" | {max(scores) - min(scores):.3f} | {np.mean(seconds):.0f} |", flush=True)
 
