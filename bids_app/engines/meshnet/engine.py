@@ -201,10 +201,7 @@ def _on_grid(conformed: nb.spatialimages.SpatialImage, image: nb.spatialimages.S
     """A function that wraps an array of the conformed grid as an image on the grid of ``image``."""
 
     def wrap(array: np.ndarray, order: int) -> nb.Nifti1Image:
-        result = nb.Nifti1Image(array, conformed.affine)
-        result.set_data_dtype(array.dtype)
-        result.set_qform(conformed.affine, code=1)
-        result.set_sform(conformed.affine, code=1)
+        result = _image_on(array, conformed)
         if conformed is image:
             return result
         return resample_like(result, image, order=order)
