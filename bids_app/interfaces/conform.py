@@ -8,7 +8,7 @@ import nibabel as nb
 import numpy as np
 from nipype.interfaces.base import BaseInterfaceInputSpec, File, SimpleInterface, TraitedSpec, traits
 
-from ..utils.conform import conform, resample_like
+from ..utils.conform import INTENSITY_INTERPOLATION, conform, lies_on_lattice, resample_like
 
 
 class _ConformInputSpec(BaseInterfaceInputSpec):
@@ -22,10 +22,12 @@ class _ConformInputSpec(BaseInterfaceInputSpec):
 
 class _ConformOutputSpec(TraitedSpec):
     out_file = File(exists=True, desc="the T1w on the engine's grid, float32")
+    provenance = traits.Dict(desc="how the T1w reached the engine's grid, for the sidecar's Preprocessing")
 
 
 class Conform(SimpleInterface):
-    """Reorient (exactly) and, when asked, resample (linearly) a T1w onto an engine's grid."""
+    """Reorient (exactly) and, when asked, place a T1w on an engine's grid (exact on the T1w's own lattice,
+    else a cubic B-spline)."""
 
     input_spec = _ConformInputSpec
     output_spec = _ConformOutputSpec
@@ -36,6 +38,14 @@ class Conform(SimpleInterface):
         conformed = nb.Nifti1Image(np.asanyarray(conformed.dataobj).astype(np.float32), conformed.affine)
         self._results["out_file"] = os.path.join(runtime.cwd, "t1w_conformed.nii.gz")
         conformed.to_filename(self._results["out_file"])
+        exact = lies_on_lattice(conformed, image)
+        self._results["provenance"] = {"Conform": {
+            "Orientation": self.inputs.orientation,
+            "Shape": list(conformed.shape[:3]),
+            "VoxelSize": [round(float(z), 4) for z in conformed.header.get_zooms()[:3]],
+            "Interpolation": "none (the input's own voxel lattice: reorientation and crop/pad)" if exact
+            else INTENSITY_INTERPOLATION,
+        }}
         return runtime
 
 

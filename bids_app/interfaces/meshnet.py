@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import nibabel as nb
-from nipype.interfaces.base import traits
+from nipype.interfaces.base import File, isdefined, traits
 
 from .segment import SegmentBase, SegmentInputSpec
 
@@ -13,6 +13,8 @@ class MeshNetSegmentInputSpec(SegmentInputSpec):
         False, usedefault=True,
         desc="keep the Desikan-Killiany cortical parcels (else cortex is Left/Right-Cerebral-Cortex)",
     )
+    reference = File(exists=True, desc="the T1w whose grid the outputs take (default: in_file's); labels come "
+                                       "from resampled posteriors where it is not the engine grid's lattice")
 
 
 class MeshNetSegment(SegmentBase):
@@ -27,4 +29,5 @@ class MeshNetSegment(SegmentBase):
             device=self.inputs.device, omp_nthreads=self.inputs.omp_nthreads, parc=self.inputs.parc,
             probabilities=self.inputs.write_probseg,
         )
-        return engine.predict(nb.load(in_file))
+        reference = nb.load(self.inputs.reference) if isdefined(self.inputs.reference) else None
+        return engine.predict(nb.load(in_file), reference=reference)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nipype.interfaces.utility import IdentityInterface
+from nipype.interfaces.utility import Function, IdentityInterface
 from nipype.pipeline import engine as pe
 
 from ..interfaces.conform import Conform
@@ -69,16 +69,22 @@ def init_preproc_wf(*, orientation: str = "RAS", shape=None, zooms=None, bias_co
         (conform, outputnode, [("out_file", "t1w_conformed")]),
     ])
     if not (bias_correction or template):
-        outputnode.inputs.provenance = {}
-        workflow.connect([(validate, conform, [("out_file", "in_file")])])
+        workflow.connect([
+            (validate, conform, [("out_file", "in_file")]),
+            (conform, outputnode, [("provenance", "provenance")]),
+        ])
         return workflow
 
     harmonize_wf = init_harmonize_wf(bias_correction=bias_correction, template=template, brain_mask=brain_mask,
                                      omp_nthreads=omp_nthreads)
+    provenance = pe.Node(Function(function=_merge, input_names=["first", "second"], output_names=["merged"]),
+                         name="merge_provenance")
     workflow.connect([
         (validate, harmonize_wf, [("out_file", "inputnode.t1w")]),
-        (harmonize_wf, outputnode, [("outputnode.xfm", "xfm"), ("outputnode.brain_mask", "brain_mask"),
-                                    ("outputnode.provenance", "provenance")]),
+        (harmonize_wf, outputnode, [("outputnode.xfm", "xfm"), ("outputnode.brain_mask", "brain_mask")]),
+        (harmonize_wf, provenance, [("outputnode.provenance", "first")]),
+        (conform, provenance, [("provenance", "second")]),
+        (provenance, outputnode, [("merged", "provenance")]),
     ])
     if brain_mask == "template":
         skull_strip = pe.Node(ApplyMask(), name="apply_template_mask")
@@ -89,3 +95,8 @@ def init_preproc_wf(*, orientation: str = "RAS", shape=None, zooms=None, bias_co
     else:
         workflow.connect([(harmonize_wf, conform, [("outputnode.t1w", "in_file")])])
     return workflow
+
+
+def _merge(first, second):
+    """One dict with the keys of both (``second`` wins)."""
+    return {**first, **second}

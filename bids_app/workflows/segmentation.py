@@ -83,6 +83,8 @@ def init_segmentation_wf(*, engine: str, engine_options: dict, device: str = "au
         (inputnode, segment, [("t1w_conformed", "in_file")]),
         (segment, outputnode, [("out_provenance", "provenance")]),
     ])
+    if engine == "meshnet" and not aligned:  # labels from its posteriors where the grids differ
+        workflow.connect([(inputnode, segment, [("t1w_valid", "reference")])])
 
     def to_native(node_name, field, interpolation="nearest", iterfield=None):
         if aligned:

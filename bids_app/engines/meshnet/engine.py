@@ -19,9 +19,10 @@ import numpy as np
 import torch
 
 from ...utils.checksums import sha256_of
-from ...utils.conform import conform, resample_like
+from ...utils.conform import conform, lies_on_lattice, resample_like
 from ...utils.device import select_device
 from ...utils.memory import keep_freed_memory
+from ...utils.soft_return import soft_labels
 from ..base import Segmentation
 from . import inference
 from .classes import class_labels, read_class_names
@@ -124,19 +125,37 @@ class MeshNetEngine:
             "Parc": self.parc,
         }
 
-    def predict(self, image: nb.spatialimages.SpatialImage) -> Segmentation:
-        """Segment a 3D T1w; labels, brain mask and posteriors come back on the grid of ``image``."""
+    def predict(self, image: nb.spatialimages.SpatialImage, reference=None) -> Segmentation:
+        """Segment a 3D T1w; labels, brain mask and posteriors come back on the grid of ``reference``.
+
+        ``reference`` (by default ``image``) is the grid the outputs take. Where it is not the engine grid's
+        voxel lattice (up to flips and permutations), labels are the argmax of the posteriors resampled
+        linearly onto it (:func:`~bids_app.utils.soft_return.soft_labels`); elsewhere they are exact.
+        """
         if len(image.shape) != 3:
             raise ValueError(f"{image.get_filename() or 'image'}: expected a 3D T1w, got shape {image.shape}")
+        target = image if reference is None else reference
         conformed = image if is_conformed(image) else conform(image, **CONFORM)
-        volume = min_max(uint8_intensities(np.asanyarray(conformed.dataobj)), image.get_filename() or "image")
+        source = image.get_filename() or "image"
+        volume = min_max(uint8_intensities(np.asanyarray(conformed.dataobj), source), source)
         brain = self._brain_mask(volume)
-        labels, box, posteriors = self._segment(volume, brain)
-        grid = _on_grid(conformed, image)
+        soft = not lies_on_lattice(conformed, target)
+        labels, box, posteriors = self._segment(volume, brain, with_posteriors=self.probabilities or soft)
+        grid = _on_grid(conformed, target)
+        if soft:
+            box_affine = conformed.affine.copy()
+            box_affine[:3, 3] = conformed.affine[:3, :3] @ [s.start for s in box] + conformed.affine[:3, 3]
+            present = set(np.unique(labels).tolist())
+            maps = ((label, posteriors[index]) for index, label in enumerate(self.output_labels) if label in present)
+            labels_image = _image_on(largest_component(soft_labels(maps, box_affine, target)), target)
+        else:
+            labels_image = grid(labels, 0)
+        provenance = {**self.provenance, "ReturnToInputGrid": "posteriors resampled linearly, then argmax" if soft
+                      else "exact (the input's own voxel lattice)"}
         segmentation = Segmentation(
-            labels=grid(labels, 0), provenance=self.provenance, masks={"brain": grid(brain.astype(np.uint8), 0)}
+            labels=labels_image, provenance=provenance, masks={"brain": grid(brain.astype(np.uint8), 0)}
         )
-        if posteriors is not None:
+        if self.probabilities:
             segmentation.probabilities = {
                 label: grid(_uncrop(posteriors[index], box, volume.shape, outside=float(label == 0)), 1)
                 for index, label in enumerate(self.output_labels)
@@ -154,10 +173,10 @@ class MeshNetEngine:
         LOGGER.info("MeshNet: mindgrab brain mask of %d voxels", int(mask.sum()))
         return mask
 
-    def _segment(self, volume: np.ndarray, brain: np.ndarray):
+    def _segment(self, volume: np.ndarray, brain: np.ndarray, with_posteriors: bool):
         """Labels on the whole grid, the crop box, and the posteriors (per output label) inside the box."""
         box = bounding_box(brain, SEGMENTATION_CROP_PADDING)
-        groups = self._class_to_output if self.probabilities else None
+        groups = self._class_to_output if with_posteriors else None
         classes, posteriors = inference.classify(self.segmenter.network, self._tensor(volume[box]), groups)
         labels = np.zeros(volume.shape, np.int16)
         labels[box] = self._class_to_label.to(classes.device)[classes].cpu().numpy()
@@ -174,14 +193,20 @@ def _uncrop(values: np.ndarray, box: tuple[slice, ...], shape, outside: float) -
     return full
 
 
+def _image_on(array: np.ndarray, reference: nb.spatialimages.SpatialImage) -> nb.Nifti1Image:
+    """``array`` as an image with the grid and affine of ``reference``."""
+    result = nb.Nifti1Image(array, reference.affine)
+    result.set_data_dtype(array.dtype)
+    result.set_qform(reference.affine, code=1)
+    result.set_sform(reference.affine, code=1)
+    return result
+
+
 def _on_grid(conformed: nb.spatialimages.SpatialImage, image: nb.spatialimages.SpatialImage):
     """A function that wraps an array of the conformed grid as an image on the grid of ``image``."""
 
     def wrap(array: np.ndarray, order: int) -> nb.Nifti1Image:
-        result = nb.Nifti1Image(array, conformed.affine)
-        result.set_data_dtype(array.dtype)
-        result.set_qform(conformed.affine, code=1)
-        result.set_sform(conformed.affine, code=1)
+        result = _image_on(array, conformed)
         if conformed is image:
             return result
         return resample_like(result, image, order=order)

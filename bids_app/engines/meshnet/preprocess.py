@@ -11,39 +11,31 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-#: niivue's conform (FastSurfer's ``getscale``): intensities above this fraction of non-zero voxels clip.
-UPPER_FRACTION = 0.999
-_HISTOGRAM_BINS = 1000
+#: Percentile of all voxels taken as the background level (the zero of the 0..255 scale).
+BACKGROUND_PERCENTILE = 0.5
+#: Percentile of the head (voxels above the background level) mapped to 255.
+HEAD_PERCENTILE = 99.9
 #: Interpolation noise tolerated before truncating (a uint8 value resampled onto its own grid as 99.99999).
 _TRUNCATION_SLACK = 1e-3
 
 
-def uint8_intensities(data: np.ndarray) -> np.ndarray:
-    """The 0..255 integer intensities brainchop's conformed volume holds, as float32.
+def uint8_intensities(data: np.ndarray, source: str = "image") -> np.ndarray:
+    """0..255 integer intensities, as float32, scaled from robust percentiles rather than min/max.
 
-    Data already in 0..255 keep their values (niivue leaves uint8 images unscaled); other data are rescaled
-    as niivue's ``conform`` does (FastSurfer's robust 0 to 99.9 % range). Values are then truncated to
-    integers, like brainchop's ``Uint8Array``, allowing for float noise just below an integer.
+    The background level (:data:`BACKGROUND_PERCENTILE` of all voxels) becomes 0 and the
+    :data:`HEAD_PERCENTILE` of the voxels above it becomes 255 (FreeSurfer's and niivue's conform clip at
+    99.9 % of non-zero voxels too); values are clipped, then truncated to integers like brainchop's
+    ``Uint8Array``. A background offset or a global scale factor does not change the result, nor do a few
+    negative voxels or spikes at the int16 extremes.
     """
-    data = np.asarray(data, dtype=np.float64)
-    low, high = float(data.min()), float(data.max())
-    if low < 0 or high > 255 or high <= 1:
-        low, scale = _robust_scale(data, low, high)
-        data = np.clip((data - low) * scale, 0, 255)
-    return np.floor(data + _TRUNCATION_SLACK).astype(np.float32)
-
-
-def _robust_scale(data: np.ndarray, low: float, high: float) -> tuple[float, float]:
-    if high == low:
-        return low, 1.0
-    bin_size = (high - low) / _HISTOGRAM_BINS
-    bins = np.minimum(((data - low) / bin_size).astype(np.int64), _HISTOGRAM_BINS - 1)
-    cumulative = np.cumsum(np.bincount(bins.ravel(), minlength=_HISTOGRAM_BINS))
-    nonzero = np.count_nonzero(np.abs(data) >= 1e-15)
-    wanted = data.size - int((1.0 - UPPER_FRACTION) * nonzero)
-    reached = np.flatnonzero(cumulative[1:] >= wanted)
-    upper = low + bin_size * (reached[0] if reached.size else _HISTOGRAM_BINS - 1)
-    return low, (255.0 / (upper - low) if upper > low else 1.0)
+    data = np.asarray(data, dtype=np.float32)
+    low = float(np.percentile(data, BACKGROUND_PERCENTILE))
+    head = data[data > low]
+    if head.size == 0:
+        raise ValueError(f"{source}: the image is constant ({low}) apart from a few voxels; nothing to segment")
+    high = float(np.percentile(head, HEAD_PERCENTILE))
+    scaled = np.clip((data - low) * np.float32(255.0 / (high - low)), 0, 255)
+    return np.floor(scaled + _TRUNCATION_SLACK).astype(np.float32)
 
 
 def min_max(data: np.ndarray, source: str = "image") -> np.ndarray:

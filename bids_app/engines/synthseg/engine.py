@@ -23,9 +23,10 @@ from bids_app.engines.synthseg.network import SynthSegNetwork
 from bids_app.engines.synthseg.qc import QCNetwork, qc_input, scores_by_group
 from bids_app.engines.synthseg.weights import WeightsNotFoundError, cache_dir, how_to_get, resolve
 from bids_app.utils.checksums import sha256_of
-from bids_app.utils.conform import resample_like
+from bids_app.utils.conform import lies_on_lattice, resample_like
 from bids_app.utils.device import select_device
 from bids_app.utils.memory import keep_freed_memory
+from bids_app.utils.soft_return import soft_labels
 
 LOGGER = logging.getLogger("subseg")
 
@@ -152,10 +153,23 @@ class SynthSegEngine:
         if parcellation is not None:
             parcellation = parcellation[0].float().cpu().numpy()[window]
             labels = pipeline.parcellate(labels, parcellation, PARCELLATION_LABELS, CORTEX)
-        full = np.zeros(grid.shape, dtype=np.int32)
-        full[source] = labels
-        segmentation = Segmentation(
-            labels=self._to_input(full, grid, image, order=0), provenance=provenance)
+        soft = parcellation is None and not lies_on_lattice(grid, image)
+        provenance["ReturnToInputGrid"] = ("posteriors resampled linearly, then argmax" if soft
+                                           else "exact (the input's own voxel lattice)" if parcellation is None
+                                           or lies_on_lattice(grid, image) else "nearest neighbour")
+        if soft:  # as SynthSeg: posteriors back to the input's resolution, then the argmax
+            box_affine = grid.affine.copy()
+            box_affine[:3, 3] = grid.affine[:3, :3] @ [s.start for s in source] + grid.affine[:3, 3]
+            maps = ((int(label), posteriors[channel]) for channel, label in enumerate(self.labels))
+            native = nb.Nifti1Image(soft_labels(maps, box_affine, image, dtype=np.int32), image.affine, image.header)
+            native.set_data_dtype(np.int32)
+            native.header.set_slope_inter(1, 0)
+            native.header.set_xyzt_units("mm")
+        else:
+            full = np.zeros(grid.shape, dtype=np.int32)
+            full[source] = labels
+            native = self._to_input(full, grid, image, order=0)
+        segmentation = Segmentation(labels=native, provenance=provenance)
         if self.probabilities:
             for channel, label in enumerate(self.labels):
                 outside = 1.0 if label == 0 else 0.0  # SynthSeg: background around a cropped patch

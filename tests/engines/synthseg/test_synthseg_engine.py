@@ -56,6 +56,22 @@ def test_anisotropic_input_comes_back_on_its_grid(engine, t1w_64):
     assert np.count_nonzero(np.asarray(result.labels.dataobj)) > 0
 
 
+def test_thick_slices_get_labels_from_the_resampled_posteriors(random_weights, t1w_64):
+    """Off the network's 1 mm lattice, labels are the argmax of the posteriors brought to the input grid."""
+    engine = SynthSegEngine(random_weights, device="cpu", omp_nthreads=2, crop=64, probabilities=True)
+    affine = t1w_64.affine.copy()
+    affine[:3, 1] *= 2
+    thick = nb.Nifti1Image(np.asarray(t1w_64.dataobj)[:, ::2, :], affine)
+    result = engine.predict(thick)
+    assert result.provenance["ReturnToInputGrid"].startswith("posteriors")
+    labels = np.asarray(result.labels.dataobj)
+    names = sorted(result.probabilities)
+    stack = np.stack([np.asarray(result.probabilities[name].dataobj) for name in names])
+    np.testing.assert_array_equal(labels, np.asarray(names)[stack.argmax(0)])
+    lattice = engine.predict(t1w_64)
+    assert lattice.provenance["ReturnToInputGrid"].startswith("exact")
+
+
 def test_posteriors_sum_to_one(random_weights, t1w_64):
     fast = SynthSegEngine(random_weights, device="cpu", fast=True, probabilities=True, crop=64)
     result = fast.predict(t1w_64)
