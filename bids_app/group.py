@@ -1,7 +1,8 @@
 """Group level: collect the participant level's label maps and references, score them, write the reports.
 
 Outputs go to ``<output_dir>/group/``: ``metrics.tsv``, ``summary.tsv``, ``symmetry.tsv``,
-``symmetry_pairs.tsv``, ``volumes.tsv``, ``headline.tsv``, ``headline.md`` and ``report.html``.
+``symmetry_pairs.tsv``, ``volumes.tsv``, ``folded_labels.tsv`` (FreeSurfer parcels folded into the structure
+they subdivide before scoring), ``headline.tsv``, ``headline.md`` and ``report.html``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from bids_app.labels import LABELS
 from bids_app.metrics.label_maps import LabelMapError
 from bids_app.metrics.subject import ImageJob, score_image
 from bids_app.metrics.symmetry import SWAP_THRESHOLD
+from bids_app.training.checks import resolve_labels
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
 from bids_app.utils.atomic import atomic_path
+from bids_app.utils.progress import Progress
+from bids_app.utils.reference_match import match_references
 
 logger = logging.getLogger("subseg")
 
@@ -62,18 +66,6 @@ def collect_label_maps(folder: Path, role: str, descs, participant_labels) -> li
     return sorted(found, key=lambda item: (item[0]["desc"], _image_key(item[0])))
 
 
-def _match_references(references) -> dict[tuple, Path]:
-    """Reference path by image key; refuses several references for one image."""
-    by_key = {}
-    for entities, path in references:
-        key = _image_key(entities)
-        if key in by_key:
-            raise GroupError(f"several reference label maps for {path.name} and {by_key[key].name}: "
-                             "choose one with --reference-desc")
-        by_key[key] = path
-    return by_key
-
-
 def table_labels(output_dir: Path, desc: str) -> tuple[int, ...] | None:
     """Non-zero labels of the lookup table ``desc-<desc>_dseg.tsv`` or ``dseg.tsv`` (None if absent)."""
     for name in (f"desc-{desc}_dseg.tsv", "dseg.tsv"):
@@ -101,13 +93,30 @@ def dataset_name(bids_dir: Path) -> str:
 
 
 def _score_all(jobs: list[ImageJob], nprocs: int) -> list[dict]:
+    progress = Progress(len(jobs), "label maps scored")
     try:
         if nprocs <= 1 or len(jobs) <= 1:
-            return [score_image(job) for job in jobs]
-        with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
-            return list(pool.map(score_image, jobs))
+            results = [progress.done(job.prediction.name, score_image(job)) for job in jobs]
+        else:
+            with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
+                results = [progress.done(job.prediction.name, result)
+                           for job, result in zip(jobs, pool.map(score_image, jobs))]
     except LabelMapError as error:
         raise GroupError(str(error)) from None
+    finally:
+        progress.close()
+    return results
+
+
+def _say_folded(folded: pd.DataFrame) -> None:
+    """One log line on the parcels folded before scoring (the details are in folded_labels.tsv)."""
+    if folded.empty:
+        return
+    pairs = folded.drop_duplicates(["label"]).sort_values("label")
+    examples = ", ".join(f"{row.label} {row.structure}" for row in pairs.head(3).itertuples())
+    targets = ", ".join(sorted(set(pairs["into_structure"])))
+    logger.info("FreeSurfer parcels not scored as such (%d labels, e.g. %s) were folded into %s before scoring, "
+                "as in aseg; see group/folded_labels.tsv", len(pairs), examples, targets)
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -117,8 +126,12 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
 
 def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, reference_dir: Path | None,
               reference_desc: str | None, participant_labels: list[str] | None, tolerance_mm: float = 1.0,
-              nprocs: int = 1, swap_threshold: float = SWAP_THRESHOLD) -> None:
-    """Score every label map of ``output_dir`` (against ``reference_dir`` where given) and write reports."""
+              nprocs: int = 1, swap_threshold: float = SWAP_THRESHOLD, labels=None) -> None:
+    """Score every label map of ``output_dir`` (against ``reference_dir`` where given) and write reports.
+
+    ``labels`` (FreeSurfer names or numbers) are the structures to score; None: those the prediction's model
+    knows (its lookup table).
+    """
     bids_dir, output_dir = Path(bids_dir), Path(output_dir)
     if tolerance_mm <= 0:
         raise GroupError(f"--tolerance-mm must be positive, got {tolerance_mm}")
@@ -132,21 +145,23 @@ def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, refe
                                    participant_labels)
         if not found:
             raise GroupError(f"no *_desc-{reference_desc or '*'}_dseg.nii.gz in reference folder {reference_dir}")
-        references = _match_references(found)
+        references = match_references({path.name: entities for entities, path in predictions}, found)
+    chosen = resolve_labels(labels) if labels else None
     jobs, unmatched = [], []
     for entities, path in predictions:
-        reference = references.get(_image_key(entities))
+        reference = references.get(path.name)
         if reference_dir is not None and reference is None:
             logger.warning("%s: no reference label map; only its volumes are reported", path.name)
             unmatched.append(path.name)
-        jobs.append(ImageJob(path, reference, entities, table_labels(output_dir, entities["desc"]),
+        jobs.append(ImageJob(path, reference, entities, chosen or table_labels(output_dir, entities["desc"]),
                              tolerance_mm, swap_threshold))
     logger.info("scoring %d label maps (%d with a reference) on %d process(es)",
                 len(jobs), sum(job.reference is not None for job in jobs), nprocs)
     results = _score_all(jobs, nprocs)
     frames = {name: pd.DataFrame([row for result in results for row in result[name]],
                                  columns=tables.COLUMNS[name])
-              for name in ("metrics", "volumes", "symmetry", "symmetry_pairs")}
+              for name in ("metrics", "volumes", "symmetry", "symmetry_pairs", "folded_labels")}
+    _say_folded(frames["folded_labels"])
     group_dir = output_dir / "group"
     for name, frame in frames.items():
         _write_table(frame, group_dir / f"{name}.tsv")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nibabel as nb
+import numpy as np
+
 from bids_app.labels import LABELS
 from bids_app.metrics import label_maps
 from bids_app.metrics.structures import METRICS, compare_label_maps
@@ -29,13 +32,16 @@ def score_image(job: ImageJob) -> dict[str, list[dict]]:
     prediction_image, prediction = label_maps.load_label_map(job.prediction)
     present = label_maps.known_labels(prediction, job.prediction)
     labels = sorted(job.labels) if job.labels is not None else present
-    rows = {"volumes": [], "metrics": [], "symmetry": [], "symmetry_pairs": []}
+    rows = {"volumes": [], "metrics": [], "symmetry": [], "symmetry_pairs": [], "folded_labels": []}
+    prediction = _folded(prediction, labels, "prediction", job.entities, rows["folded_labels"])
     for label, volume in volumes(prediction, label_maps.spacing(prediction_image), labels).items():
         rows["volumes"].append(job.entities | {"structure": LABELS[label].name, "label": label,
                                                "volume_mm3": volume})
     if job.reference is None:
         return rows
     reference_image, reference = label_maps.load_label_map(job.reference)
+    reference = _folded(reference, labels, "reference", job.entities, rows["folded_labels"])
+    prediction_image = nb.Nifti1Image(prediction, prediction_image.affine)
     prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction)
     spacing = label_maps.spacing(reference_image)
     for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm).items():
@@ -47,3 +53,12 @@ def score_image(job: ImageJob) -> dict[str, list[dict]]:
     rows["symmetry"].append(job.entities | summary)
     rows["symmetry_pairs"].extend(job.entities | pair for pair in pairs)
     return rows
+
+
+def _folded(data: np.ndarray, labels, role: str, entities: dict, record: list) -> np.ndarray:
+    """``data`` with the parcels not among ``labels`` folded (:func:`label_maps.fold_parcels`), noted in ``record``."""
+    data, folded = label_maps.fold_parcels(data, labels)
+    record.extend(entities | {"map": role, "label": label, "structure": LABELS[label].name, "into_label": parent,
+                              "into_structure": LABELS[parent].name, "voxels": voxels}
+                  for label, (parent, voxels) in folded.items())
+    return data
