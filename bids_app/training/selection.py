@@ -82,17 +82,21 @@ def pair_images(t1w_files, references, chosen: list[str] | None, run: str = FIRS
         entities = source_entities(t1w)
         by_session.setdefault((entities["subject"], entities.get("session", "")), []).append(t1w)
     pairs: dict[str, list[LabelledImage]] = {}
+    unlabelled: dict[str, list[str]] = {}
     for (subject, session), images in sorted(by_session.items()):
         where = f"sub-{subject}" + (f" ses-{session}" if session else "")
         labelled = [LabelledImage(t1w, matched[t1w]) for t1w in images if t1w in matched]
         if not labelled:
-            LOGGER.info("%s: no reference label map; not used for training", where)
+            unlabelled.setdefault(subject, []).append(where)
             continue
         image = pick_run(labelled, run)
         if len(labelled) > 1:
             LOGGER.info("%s: %d T1w images have a reference; training on %s (--train-run %s)", where,
                         len(labelled), image.t1w.name, run)
         pairs.setdefault(subject, []).append(image)
+    for subject, places in unlabelled.items():
+        for where in places if subject in pairs else [f"sub-{subject}"]:
+            LOGGER.info("%s: no reference label map; not used for training", where)
     for subject in chosen or ():
         if subject in {source_entities(t1w)["subject"] for t1w in t1w_files} and subject not in pairs:
             names = ", ".join(t1w.name for t1w in t1w_files if source_entities(t1w)["subject"] == subject)
