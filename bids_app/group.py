@@ -20,9 +20,9 @@ from bids_app.labels import LABELS
 from bids_app.metrics.label_maps import LabelMapError
 from bids_app.metrics.subject import ImageJob, score_image
 from bids_app.metrics.symmetry import SWAP_THRESHOLD
-from bids_app.training.checks import resolve_labels
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
+from bids_app.training.checks import resolve_labels
 from bids_app.utils.atomic import atomic_path
 from bids_app.utils.progress import Progress
 from bids_app.utils.reference_match import match_references
@@ -135,6 +135,7 @@ def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, refe
     bids_dir, output_dir = Path(bids_dir), Path(output_dir)
     if tolerance_mm <= 0:
         raise GroupError(f"--tolerance-mm must be positive, got {tolerance_mm}")
+    chosen = resolve_labels(labels) if labels else None
     predictions = collect_label_maps(output_dir, "output", descs, participant_labels)
     if not predictions:
         wanted = f" with desc {', '.join(descs)}" if descs else ""
@@ -146,7 +147,6 @@ def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, refe
         if not found:
             raise GroupError(f"no *_desc-{reference_desc or '*'}_dseg.nii.gz in reference folder {reference_dir}")
         references = match_references({path.name: entities for entities, path in predictions}, found)
-    chosen = resolve_labels(labels) if labels else None
     jobs, unmatched = [], []
     for entities, path in predictions:
         reference = references.get(path.name)

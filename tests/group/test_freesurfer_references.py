@@ -102,3 +102,11 @@ def test_labels_names_the_structures_to_score(freesurfer_case, caplog):
     scored = dice.set_index(["desc", "run", "label"])
     assert scored.loc[("sixteen", "1", 3), "status"] == "empty_prediction"  # it does not segment cortex
     assert scored.loc[("withcortex", "1", 3), "value"] == pytest.approx(1.0)
+
+
+def test_labels_reach_the_group_level_from_the_command_line(tmp_path):
+    from bids_app.cli.parser import parse_args
+    from bids_app.config import Config
+
+    argv = [str(tmp_path), str(tmp_path / "out"), "group", "--labels", "Left-Hippocampus", "53"]
+    assert Config.from_args(parse_args(argv)).group_arguments()["labels"] == ["Left-Hippocampus", "53"]
