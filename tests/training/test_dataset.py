@@ -72,9 +72,10 @@ def test_labels_off_the_image_grid_are_refused(tmp_path):
 
 
 def test_freesurfer_parcels_are_learned_as_the_cortex_they_subdivide(shared_data, tmp_path):
-    """niivue's real aparc.a2009s+aseg: Destrieux parcels become Left/Right-Cerebral-Cortex, recorded in dataset.json."""
+    """niivue's real aparc.a2009s+aseg: Destrieux parcels become Left/Right-Cerebral-Cortex, listed in dataset.json."""
     labels = nb.load(shared_data / "niivue" / "aparc.a2009s+aseg.mgz")
-    labels = nb.Nifti1Image(np.asanyarray(labels.dataobj).astype(np.int16), labels.affine).slicer[64:192, 64:192, 96:160]
+    labels = nb.Nifti1Image(np.asanyarray(labels.dataobj).astype(np.int16), labels.affine)
+    labels = labels.slicer[64:192, 64:192, 96:160]
     image = nb.Nifti1Image(np.ones(labels.shape, np.float32), labels.affine)
     parcels = np.asanyarray(labels.dataobj)
     folder = write_raw_dataset([TrainingCase("sub-02", image, labels)], tmp_path, 501, "Test", [3, 17, 42])

@@ -40,7 +40,8 @@ def _touch(root, *relatives):
 def test_references_pair_by_entities_and_subjects_without_them_are_left_out(tmp_path):
     _touch(tmp_path, "sub-01/anat/sub-01_desc-aseg_dseg.nii.gz", "sub-01/anat/sub-01_desc-other_dseg.nii.gz",
            "sub-02/ses-1/anat/sub-02_ses-1_run-2_desc-aseg_dseg.nii.gz")
-    t1w = [tmp_path / "bids/sub-01/anat/sub-01_T1w.nii.gz", tmp_path / "bids/sub-02/ses-1/anat/sub-02_ses-1_run-2_T1w.nii.gz",
+    t1w = [tmp_path / "bids/sub-01/anat/sub-01_T1w.nii.gz",
+           tmp_path / "bids/sub-02/ses-1/anat/sub-02_ses-1_run-2_T1w.nii.gz",
            tmp_path / "bids/sub-03/anat/sub-03_T1w.nii.gz"]
     with pytest.raises(SubsegError, match="several reference label maps for sub-01_T1w.*--reference-desc"):
         pair_images(t1w, collect_references(tmp_path, None), None)
