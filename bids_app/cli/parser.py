@@ -203,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     log = parser.add_argument_group("Logging")
     log.add_argument("-v", "--verbose", action="count", default=0, help="more messages (repeat for debug)")
-    log.add_argument("-q", "--quiet", action="count", default=0, help="fewer messages")
+    log.add_argument("-q", "--quiet", action="count", default=0,
+                     help="fewer messages: warnings and errors only, no progress lines")
     return parser
 
 
