@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,14 @@ def test_the_recipe_runs_as_written(sample_bids, tmp_path):
     shutil.copytree(sample_bids, tmp_path / "sample_bids")
     script = train_block().replace(".venv/bin/subseg", f"{sys.executable} -m bids_app")
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=1800)
+    process = subprocess.Popen(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _, stderr = process.communicate(timeout=1800)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the whole recipe, not only its shell
+        raise
+    result = subprocess.CompletedProcess(process.args, process.returncode, "", stderr)
     assert result.returncode == 0, result.stderr[-3000:]
     models = list((tmp_path / "sample_bids" / "derivatives" / "subseg" / "models").iterdir())
     assert len(models) == 1
