@@ -103,14 +103,19 @@ class WorkflowProgress:
     """A nipype ``status_callback`` (MultiProc, Linear, SLURM): one item per image branch of the workflow.
 
     An image starts with its first node and ends when all its nodes have ended, or fails with its first
-    failing node. ``branches`` maps each branch's workflow name to the image name shown.
+    failing node. ``branches`` maps each branch's workflow name to the image name shown. Identity nodes
+    (inputnode, outputnode) are left out: nipype removes them from the graph it runs.
     """
 
     def __init__(self, workflow, branches: dict[str, str], progress: Progress | None = None):
+        from nipype.interfaces.utility import IdentityInterface
+
         self.branches = branches
         self.progress = progress or Progress(len(branches), "images segmented")
-        nodes = workflow.list_node_names()
-        self.node_counts = {branch: sum(_in_branch(node, branch) for node in nodes) for branch in branches}
+        nodes = [name for name in workflow.list_node_names()
+                 if not isinstance(workflow.get_node(name).interface, IdentityInterface)
+                 or hasattr(workflow.get_node(name), "joinsource")]
+        self.expected = {branch: {node for node in nodes if _in_branch(node, branch)} for branch in branches}
         self.ended: dict[str, set] = {branch: set() for branch in branches}
         self.closed: set[str] = set()
 
@@ -127,8 +132,9 @@ class WorkflowProgress:
             self.closed.add(branch)
             self.progress.done(name, failed=True)
         elif status == "end":
-            self.ended[branch].add(node.fullname)
-            if len(self.ended[branch]) >= self.node_counts[branch]:
+            self.ended[branch].update(name for name in self.expected[branch]
+                                      if f".{node.fullname}".endswith(f".{name}"))
+            if self.ended[branch] == self.expected[branch]:
                 self.closed.add(branch)
                 self.progress.done(name)
 

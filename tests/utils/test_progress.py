@@ -6,7 +6,7 @@ import io
 import logging
 
 import pytest
-from nipype.interfaces.utility import Function
+from nipype.interfaces.utility import Function, IdentityInterface
 from nipype.pipeline import engine as pe
 
 from bids_app.utils.progress import Progress, WorkflowProgress
@@ -91,11 +91,14 @@ def _fail(x):
 
 
 def _branch(name, second):
+    """inputnode -> first -> then -> outputnode, as our image workflows are built (nipype drops the identities)."""
     branch = pe.Workflow(name=name)
+    inputnode = pe.Node(IdentityInterface(fields=["x"]), name="inputnode")
+    inputnode.inputs.x = 1
     first = pe.Node(Function(input_names=["x"], output_names=["y"], function=_add), name="first")
-    first.inputs.x = 1
     then = pe.Node(Function(input_names=["x"], output_names=["y"], function=second), name="then")
-    branch.connect(first, "y", then, "x")
+    outputnode = pe.Node(IdentityInterface(fields=["y"]), name="outputnode")
+    branch.connect([(inputnode, first, [("x", "x")]), (first, then, [("y", "x")]), (then, outputnode, [("y", "y")])])
     return branch
 
 
