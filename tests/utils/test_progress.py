@@ -105,6 +105,7 @@ def _branch(name, second):
 @pytest.mark.parametrize("plugin", ["Linear", "MultiProc"])
 def test_nipype_status_callback_reports_each_image_once(info_level, tmp_path, caplog, plugin):
     workflow = pe.Workflow(name="top", base_dir=str(tmp_path))
+    workflow.config["execution"]["crashdump_dir"] = str(tmp_path)
     workflow.add_nodes([_branch("sub_01_wf", _add), _branch("sub_02_wf", _fail)])
     callback = WorkflowProgress(workflow, {"sub_01_wf": "sub-01_T1w.nii.gz", "sub_02_wf": "sub-02_T1w.nii.gz"})
     args = {"status_callback": callback} | ({"n_procs": 2} if plugin == "MultiProc" else {})
