@@ -106,6 +106,8 @@ class Evaluation:
     """desc of the reference label maps."""
     descs: list[str] | None = None
     """descs to evaluate; None for all found."""
+    labels: list[str] | None = None
+    """Structures to score (FreeSurfer names or numbers); None for those each desc's model knows."""
     tolerance_mm: float = 1.0
     """Tolerance of the normalized surface Dice."""
     swap_threshold: float = 0.5
@@ -122,6 +124,8 @@ class Training:
     """desc of the reference label maps."""
     train_size: int | None = None
     """Number of training subjects."""
+    train_run: str = "first"
+    """The T1w of a subject/session to train on when several have a reference: first, or a run label."""
     seed: int = 0
     """Seed of the subject draw and of training."""
     labels: list[str] | None = None
@@ -191,7 +195,7 @@ class Config:
             bids_dir=self.execution.bids_dir, output_dir=self.execution.output_dir, descs=self.evaluation.descs,
             reference_dir=self.evaluation.reference_dir, reference_desc=self.evaluation.reference_desc,
             participant_labels=self.execution.participant_labels, tolerance_mm=self.evaluation.tolerance_mm,
-            swap_threshold=self.evaluation.swap_threshold, nprocs=self.nipype.nprocs,
+            swap_threshold=self.evaluation.swap_threshold, nprocs=self.nipype.nprocs, labels=self.evaluation.labels,
         )
 
     def to_toml(self) -> str:

@@ -1,7 +1,8 @@
 """Group level: collect the participant level's label maps and references, score them, write the reports.
 
 Outputs go to ``<output_dir>/group/``: ``metrics.tsv``, ``summary.tsv``, ``symmetry.tsv``,
-``symmetry_pairs.tsv``, ``volumes.tsv``, ``headline.tsv``, ``headline.md`` and ``report.html``; with several
+``symmetry_pairs.tsv``, ``volumes.tsv``, ``folded_labels.tsv`` (FreeSurfer parcels folded into the structure
+they subdivide before scoring), ``headline.tsv``, ``headline.md`` and ``report.html``; with several
 sessions per subject, ``longitudinal.tsv`` (volume change from the first session).
 """
 
@@ -23,7 +24,10 @@ from bids_app.metrics.subject import ImageJob, score_or_reason
 from bids_app.metrics.symmetry import SWAP_THRESHOLD
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
+from bids_app.training.checks import resolve_labels
 from bids_app.utils.atomic import atomic_path
+from bids_app.utils.progress import Progress
+from bids_app.utils.reference_match import match_references
 
 logger = logging.getLogger("subseg")
 
@@ -64,18 +68,6 @@ def collect_label_maps(folder: Path, role: str, descs, participant_labels) -> li
     return sorted(found, key=lambda item: (item[0]["desc"], _image_key(item[0])))
 
 
-def _match_references(references) -> dict[tuple, Path]:
-    """Reference path by image key; refuses several references for one image."""
-    by_key = {}
-    for entities, path in references:
-        key = _image_key(entities)
-        if key in by_key:
-            raise GroupError(f"several reference label maps for {path.name} and {by_key[key].name}: "
-                             "choose one with --reference-desc")
-        by_key[key] = path
-    return by_key
-
-
 def table_labels(output_dir: Path, desc: str) -> tuple[int, ...] | None:
     """Non-zero labels of the lookup table ``desc-<desc>_dseg.tsv`` or ``dseg.tsv`` (None if absent)."""
     for name in (f"desc-{desc}_dseg.tsv", "dseg.tsv"):
@@ -104,17 +96,33 @@ def dataset_name(bids_dir: Path) -> str:
 
 def _score_all(jobs: list[ImageJob], nprocs: int) -> tuple[list[dict], list[str]]:
     """Scores of the label maps that can be scored, and one line per one that cannot (each logged)."""
-    if nprocs <= 1 or len(jobs) <= 1:
-        outcomes = [score_or_reason(job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
-            outcomes = list(pool.map(score_or_reason, jobs))
+    progress = Progress(len(jobs), "label maps scored")
+    try:
+        if nprocs <= 1 or len(jobs) <= 1:
+            outcomes = [progress.done(job.prediction.name, score_or_reason(job)) for job in jobs]
+        else:
+            with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
+                outcomes = [progress.done(job.prediction.name, outcome)
+                            for job, outcome in zip(jobs, pool.map(score_or_reason, jobs))]
+    finally:
+        progress.close()
     peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     logger.info("scored; peak memory %.0f MiB in the largest process", peak_kib / 1024)
     for _, reason in outcomes:
         if reason:
             logger.error(reason)
     return [result for result, _ in outcomes if result is not None], [reason for _, reason in outcomes if reason]
+
+
+def _say_folded(folded: pd.DataFrame) -> None:
+    """One log line on the parcels folded before scoring (the details are in folded_labels.tsv)."""
+    if folded.empty:
+        return
+    pairs = folded.drop_duplicates(["label"]).sort_values("label")
+    examples = ", ".join(f"{row.label} {row.structure}" for row in pairs.head(3).itertuples())
+    targets = ", ".join(sorted(set(pairs["into_structure"])))
+    logger.info("FreeSurfer parcels not scored as such (%d labels, e.g. %s) were folded into %s before scoring, "
+                "as in aseg; see group/folded_labels.tsv", len(pairs), examples, targets)
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -124,11 +132,16 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
 
 def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, reference_dir: Path | None,
               reference_desc: str | None, participant_labels: list[str] | None, tolerance_mm: float = 1.0,
-              nprocs: int = 1, swap_threshold: float = SWAP_THRESHOLD) -> None:
-    """Score every label map of ``output_dir`` (against ``reference_dir`` where given) and write reports."""
+              nprocs: int = 1, swap_threshold: float = SWAP_THRESHOLD, labels=None) -> None:
+    """Score every label map of ``output_dir`` (against ``reference_dir`` where given) and write reports.
+
+    ``labels`` (FreeSurfer names or numbers) are the structures to score; None: those the prediction's model
+    knows (its lookup table).
+    """
     bids_dir, output_dir = Path(bids_dir), Path(output_dir)
     if tolerance_mm <= 0:
         raise GroupError(f"--tolerance-mm must be positive, got {tolerance_mm}")
+    chosen = resolve_labels(labels) if labels else None
     predictions = collect_label_maps(output_dir, "output", descs, participant_labels)
     if not predictions:
         wanted = f" with desc {', '.join(descs)}" if descs else ""
@@ -139,14 +152,14 @@ def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, refe
                                    participant_labels)
         if not found:
             raise GroupError(f"no *_desc-{reference_desc or '*'}_dseg.nii.gz in reference folder {reference_dir}")
-        references = _match_references(found)
+        references = match_references({path.name: entities for entities, path in predictions}, found)
     jobs, unmatched = [], []
     for entities, path in predictions:
-        reference = references.get(_image_key(entities))
+        reference = references.get(path.name)
         if reference_dir is not None and reference is None:
             logger.warning("%s: no reference label map; only its volumes are reported", path.name)
             unmatched.append(path.name)
-        jobs.append(ImageJob(path, reference, entities, table_labels(output_dir, entities["desc"]),
+        jobs.append(ImageJob(path, reference, entities, chosen or table_labels(output_dir, entities["desc"]),
                              tolerance_mm, swap_threshold))
     logger.info("scoring %d label maps (%d with a reference) on %d process(es)",
                 len(jobs), sum(job.reference is not None for job in jobs), nprocs)
@@ -165,7 +178,8 @@ def _write_reports(results, output_dir: Path, bids_dir: Path, unmatched, jobs) -
     """The group tables and reports of ``results`` under ``output_dir/group``."""
     frames = {name: pd.DataFrame([row for result in results for row in result[name]],
                                  columns=tables.COLUMNS[name])
-              for name in ("metrics", "volumes", "symmetry", "symmetry_pairs")}
+              for name in ("metrics", "volumes", "symmetry", "symmetry_pairs", "folded_labels")}
+    _say_folded(frames["folded_labels"])
     group_dir = output_dir / "group"
     for name, frame in frames.items():
         _write_table(frame, group_dir / f"{name}.tsv")

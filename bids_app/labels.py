@@ -10,6 +10,8 @@ Every level of subseg (engines, derivatives, metrics, training) takes label fact
 (53, 1035)
 >>> structure_name("ctx-rh-insula")
 'ctx-insula'
+>>> parcel_parent(11101), parcel_parent(2035), parcel_parent(3001), parcel_parent(17)
+(3, 42, 2, None)
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ _ALIASES = {
     "Left-Thalamus-Proper": 10,
     "Right-Thalamus-Proper": 49,
 }
-_PREFIXES = (("Left-", "Right-", "L", "R"), ("ctx-lh-", "ctx-rh-", "L", "R"))
+_PREFIXES = (("Left-", "Right-", "L", "R"), ("ctx-lh-", "ctx-rh-", "L", "R"), ("ctx_lh_", "ctx_rh_", "L", "R"),
+             ("wm-lh-", "wm-rh-", "Lwm", "Rwm"), ("wm_lh_", "wm_rh_", "Lwm", "Rwm"))
+#: The aseg label that FreeSurfer's parcellations (aparc+aseg, aparc.a2009s+aseg, wmparc, ...) subdivide,
+#: by the name prefix (or name) of their parcels: cortex (3/42) and cerebral white matter (2/41).
+_PARCEL_PARENTS = (("ctx-lh-", 3), ("ctx_lh_", 3), ("ctx-rh-", 42), ("ctx_rh_", 42),
+                   ("wm-lh-", 2), ("wm_lh_", 2), ("wm-rh-", 41), ("wm_rh_", 41),
+                   ("Left-UnsegmentedWhiteMatter", 2), ("Right-UnsegmentedWhiteMatter", 41))
 
 
 @dataclass(frozen=True)
@@ -95,12 +103,20 @@ def label_index(name: str) -> int:
         raise KeyError(f"unknown FreeSurfer label name {name!r}") from None
 
 
+def parcel_parent(index: int) -> int | None:
+    """The aseg label a parcellation label subdivides (Left/Right-Cerebral-Cortex or -White-Matter), else None."""
+    label = LABELS.get(int(index))
+    if label is None:
+        return None
+    return next((parent for prefix, parent in _PARCEL_PARENTS if label.name.startswith(prefix)), None)
+
+
 def structure_name(name: str) -> str:
     """Label name with its hemisphere prefix removed (``Left-Caudate`` -> ``Caudate``)."""
     for left, right, _, _ in _PREFIXES:
         for prefix in (left, right):
             if name.startswith(prefix):
-                stem = prefix[: -len("lh-")] if prefix.startswith("ctx-") else ""
+                stem = prefix[: -len("lh-")] if prefix.startswith(("ctx", "wm")) else ""
                 return stem + name[len(prefix):]
     return name
 

@@ -118,9 +118,12 @@ def engine_options(config: Config) -> dict:
     return {"parc": segmentation.parc}
 
 
-def update_dseg_tsv(output_dir: Path, labels) -> Path:
-    """Add ``labels`` to the root ``dseg.tsv`` lookup (index, name, abbreviation, color, hemi)."""
-    path = Path(output_dir) / "dseg.tsv"
+def update_dseg_tsv(output_dir: Path, labels, desc: str | None = None) -> Path:
+    """Add ``labels`` to the root ``dseg.tsv`` lookup (index, name, abbreviation, color, hemi), and to
+    ``desc-<desc>_dseg.tsv`` (the labels of that desc's model alone) when ``desc`` is given."""
+    if desc is not None:
+        update_dseg_tsv(output_dir, labels)
+    path = Path(output_dir) / (f"desc-{desc}_dseg.tsv" if desc else "dseg.tsv")
     known = set(pd.read_csv(path, sep="\t")["index"]) if path.is_file() else set()
     rows = [LABELS[index] for index in sorted(known | {int(i) for i in labels}) if index in LABELS]
     table = pd.DataFrame({
@@ -138,7 +141,8 @@ def run_participant(config: Config) -> int:
     """Segment every selected T1w; return the number of images that failed."""
     from nipype import config as nipype_config
 
-    from .workflows.base import init_subseg_wf
+    from .utils.progress import WorkflowProgress
+    from .workflows.base import branch_name, init_subseg_wf
 
     execution, segmentation = config.execution, config.segmentation
     t1w_files = collect_t1w(execution.bids_dir, execution.participant_labels, execution.session_labels,
@@ -161,7 +165,8 @@ def run_participant(config: Config) -> int:
     logs = execution.output_dir / "logs"
     atomic_write_text(logs / f"config-{segmentation.desc}.toml", config.to_toml())
     if not todo:
-        update_dseg_tsv(execution.output_dir, labels_written(execution.output_dir, t1w_files, segmentation.desc))
+        update_dseg_tsv(execution.output_dir, labels_written(execution.output_dir, t1w_files, segmentation.desc),
+                        segmentation.desc)
         return len(report_quality_flags(execution.output_dir, t1w_files, segmentation.desc))
 
     run_dir = execution.work_dir / f"subseg_{segmentation.desc}_wf"
@@ -186,6 +191,10 @@ def run_participant(config: Config) -> int:
     elif plugin in ("SLURM", "SLURMGraph"):
         os.environ.setdefault("LOGNAME", os.environ.get("USER") or str(os.getuid()))  # nipype names jobs after it
     started = {path for path in crash_dir.glob("crash-*")} if crash_dir.exists() else set()
+    progress = None
+    if plugin != "SLURMGraph":  # nipype's graph plugins take no status callback
+        progress = WorkflowProgress(workflow, {branch_name(t1w): t1w.name for t1w in todo})
+        plugin_args["status_callback"] = progress
     try:
         if plugin == "MultiProc":
             from .utils.workers import OrphanFreeMultiProcPlugin
@@ -195,12 +204,16 @@ def run_participant(config: Config) -> int:
             workflow.run(plugin=plugin, plugin_args=plugin_args)
     except RuntimeError:
         pass  # each failed image is reported below from its crash file
+    finally:
+        if progress is not None:
+            progress.close()
     if plugin == "SLURMGraph":
         LOGGER.info("Submitted %d image(s) to SLURM as one job graph; when the jobs have finished, rerun this "
                     "command: it keeps the finished outputs, reports failures and completes dseg.tsv", len(todo))
         return 0
     failed = report_failures(crash_dir, started, todo)
-    update_dseg_tsv(execution.output_dir, labels_written(execution.output_dir, t1w_files, segmentation.desc))
+    update_dseg_tsv(execution.output_dir, labels_written(execution.output_dir, t1w_files, segmentation.desc),
+                    segmentation.desc)
     LOGGER.info("Segmented %d of %d image(s); outputs in %s", len(todo) - len(failed), len(todo),
                 execution.output_dir)
     flagged = report_quality_flags(execution.output_dir, [t1w for t1w in t1w_files if t1w not in failed],

@@ -92,7 +92,7 @@ def run_train(config: Config) -> Path:
     t1w_files = collect_t1w(execution.bids_dir, execution.participant_labels, execution.session_labels,
                             validate=not execution.skip_bids_validation)
     references = collect_references(training.reference_dir, training.reference_desc)
-    pairs = pair_images(t1w_files, references, execution.participant_labels)
+    pairs = pair_images(t1w_files, references, execution.participant_labels, training.train_run)
     train_subjects = choose_subjects(pairs, training.train_size, training.seed)
     if training.fold != FOLD and len(train_subjects) < N_FOLDS:
         raise TrainingError(f"--folds {training.fold} is a fold of nnU-Net's {N_FOLDS}-fold split: it needs "
@@ -133,7 +133,10 @@ def run_train(config: Config) -> Path:
                    for image in images],
         "settings": {**settings.as_dict(), "labels": list(labels), "label_names": label_names,
                      "trainer_class": record["trainer_class"], "reference_dir": str(training.reference_dir),
-                     "reference_desc": training.reference_desc, "preprocessing": preprocessing},
+                     "reference_desc": training.reference_desc, "train_run": training.train_run,
+                     "folded_parcels": json.loads((model_dir / "dataset.json").read_text()).get(
+                         "subseg_folded_parcels", {}),
+                     "preprocessing": preprocessing},
         "epochs": record["epochs"],
         "device": str(device),
         "wall_time_seconds": round(time.time() - started, 1),

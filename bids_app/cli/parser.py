@@ -67,6 +67,12 @@ def _plugin_args(value: str) -> dict:
     return args
 
 
+def _run(value: str) -> str:
+    if value != "first" and not value.isalnum():
+        raise argparse.ArgumentTypeError(f"{value!r}: 'first' or a run label (letters and digits)")
+    return value
+
+
 def _desc(value: str) -> str:
     if not value.isalnum():
         raise argparse.ArgumentTypeError(f"{value!r}: a desc label takes letters and digits only")
@@ -162,12 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
         "the model goes to output_dir/models/<name>/, ready for 'participant --model'. The preprocessing "
         "options above apply to the training images as they do at the participant level.")
     train.add_argument("--train-size", type=_positive_int, metavar="N",
-                       help="number of training subjects, drawn with --seed from those with reference label maps; "
-                       "the rest are held out (listed in split.tsv)")
+                       help="number of training subjects (not images), drawn with --seed from the subjects that "
+                       "have a reference label map; each brings one T1w per session that has a reference (see "
+                       "--train-run); the other subjects are held out (listed in split.tsv)")
+    train.add_argument("--train-run", type=_run, default="first", metavar="first|RUN",
+                       help="which T1w of a subject/session to train on when several have a reference (a reference "
+                       "without run- serves every run of its session): 'first' in BIDS name order, or a run label")
     train.add_argument("--seed", type=int, default=0, help="seed of the subject draw and of training")
     train.add_argument("--labels", nargs="+", metavar="LABEL",
-                       help="structures to learn, FreeSurfer names or numbers (others become background); "
-                       "default: the 16 left/right subcortical structures")
+                       help="FreeSurfer names or numbers. train: structures to learn (others become background; "
+                       "default: the 16 left/right subcortical structures). group: structures to score (default: "
+                       "those each desc's model knows, from desc-<desc>_dseg.tsv or dseg.tsv)")
     train.add_argument("--configuration", default=CONFIGURATION, metavar="NAME",
                        help="nnU-Net configuration to plan and train; only 3d_fullres (a 3D U-Net on images "
                        "resampled to the plan's spacing) is supported")
@@ -208,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     log = parser.add_argument_group("Logging")
     log.add_argument("-v", "--verbose", action="count", default=0, help="more messages (repeat for debug)")
-    log.add_argument("-q", "--quiet", action="count", default=0, help="fewer messages")
+    log.add_argument("-q", "--quiet", action="count", default=0,
+                     help="fewer messages: warnings and errors only, no progress lines")
     return parser
 
 

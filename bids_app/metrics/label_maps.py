@@ -10,7 +10,7 @@ from pathlib import Path
 import nibabel as nb
 import numpy as np
 
-from bids_app.labels import LABELS
+from bids_app.labels import LABELS, parcel_parent
 from bids_app.utils.conform import resample_like
 
 logger = logging.getLogger("subseg")
@@ -64,17 +64,20 @@ def align_prediction(prediction: nb.Nifti1Image, reference: nb.Nifti1Image, path
                      data: np.ndarray | None = None) -> np.ndarray:
     """The prediction's labels on the reference grid (nearest neighbour, with a warning, when they differ).
 
-    ``data``: the prediction's labels already loaded (as ``load_label_map`` returns them), not read again.
+    ``data``: the prediction's labels already loaded (as ``load_label_map`` returns them, possibly folded), used
+    in place of the file's.
     """
+    if data is None:
+        data = np.asanyarray(prediction.dataobj).astype(np.int32)
     if same_grid(prediction, reference):
-        return data if data is not None else np.asanyarray(prediction.dataobj).astype(np.int32)
+        return data
     low_p, high_p = _world_box(prediction)
     low_r, high_r = _world_box(reference)
     if np.any(np.minimum(high_p, high_r) <= np.maximum(low_p, low_r)):
         raise LabelMapError(f"{path}: field of view does not overlap its reference's; wrong reference?")
     logger.warning("%s: not on its reference's grid (shape %s vs %s); resampled onto the reference grid "
                    "with nearest neighbour", path, prediction.shape[:3], reference.shape[:3])
-    image = nb.Nifti1Image(np.asanyarray(prediction.dataobj).astype(np.int32), prediction.affine)
+    image = nb.Nifti1Image(data, prediction.affine)
     return np.asanyarray(resample_like(image, reference, order=0).dataobj).astype(np.int32)
 
 
@@ -85,3 +88,27 @@ def known_labels(data: np.ndarray, path: Path) -> list[int]:
     if unknown:
         logger.warning("%s: labels unknown to the FreeSurfer table, not scored: %s", path, unknown)
     return [int(label) for label in present if label and int(label) in LABELS]
+
+
+def fold_parcels(data: np.ndarray, keep) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
+    """``data`` with FreeSurfer parcels not in ``keep`` folded into the label they subdivide.
+
+    Cortical parcels (aparc+aseg 1000s/2000s, aparc.a2009s+aseg 11100s/12100s, ...) become
+    Left/Right-Cerebral-Cortex, white-matter parcels (wmparc) Left/Right-Cerebral-White-Matter, as in aseg.
+    Returns the folded map and ``{parcel: (parent, voxels)}`` of what was folded.
+
+    >>> folded, record = fold_parcels(np.array([0, 11101, 12101, 17, 1035]), keep=[17, 1035])
+    >>> folded.tolist(), record
+    ([0, 3, 42, 17, 1035], {11101: (3, 1), 12101: (42, 1)})
+    """
+    keep = {int(label) for label in keep}
+    counts = np.bincount(data.ravel())
+    present = np.flatnonzero(counts)
+    parents = {int(label): parcel_parent(label) for label in present if int(label) not in keep}
+    folds = {label: parent for label, parent in parents.items() if parent is not None}
+    if not folds:
+        return data, {}
+    lookup = np.arange(len(counts), dtype=data.dtype)
+    for label, parent in folds.items():
+        lookup[label] = parent
+    return lookup[data], {label: (parent, int(counts[label])) for label, parent in sorted(folds.items())}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from bids_app.labels import LABELS
 from bids_app.metrics import label_maps
 from bids_app.metrics.structures import METRICS, compare_label_maps
@@ -33,12 +35,14 @@ def score_image(job: ImageJob) -> dict[str, list[dict]]:
         reference_image, reference = label_maps.load_label_map(job.reference)
         if not labels:  # an empty prediction without a label table: scored as empty on the reference's structures
             labels = label_maps.known_labels(reference, job.reference)
-    rows = {"volumes": [], "metrics": [], "symmetry": [], "symmetry_pairs": []}
+    rows = {"volumes": [], "metrics": [], "symmetry": [], "symmetry_pairs": [], "folded_labels": []}
+    prediction = _folded(prediction, labels, "prediction", job.entities, rows["folded_labels"])
     for label, volume in volumes(prediction, label_maps.spacing(prediction_image), labels).items():
         rows["volumes"].append(job.entities | {"structure": LABELS[label].name, "label": label,
                                                "volume_mm3": volume})
     if job.reference is None:
         return rows
+    reference = _folded(reference, labels, "reference", job.entities, rows["folded_labels"])
     prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
     spacing = label_maps.spacing(reference_image)
     for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm).items():
@@ -58,3 +62,12 @@ def score_or_reason(job: ImageJob) -> tuple[dict[str, list[dict]] | None, str | 
         return score_image(job), None
     except label_maps.LabelMapError as error:
         return None, str(error)
+
+
+def _folded(data: np.ndarray, labels, role: str, entities: dict, record: list) -> np.ndarray:
+    """``data`` with the parcels not among ``labels`` folded (:func:`label_maps.fold_parcels`), noted in ``record``."""
+    data, folded = label_maps.fold_parcels(data, labels)
+    record.extend(entities | {"map": role, "label": label, "structure": LABELS[label].name, "into_label": parent,
+                              "into_structure": LABELS[parent].name, "voxels": voxels}
+                  for label, (parent, voxels) in folded.items())
+    return data

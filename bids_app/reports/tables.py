@@ -16,6 +16,7 @@ COLUMNS = {
     "symmetry": IMAGE_COLUMNS + ["foreground_dice", "merged_dice", "swap_fraction", "hemisphere_swap"],
     "symmetry_pairs": IMAGE_COLUMNS + ["structure", "left_label", "right_label", "merged_dice",
                                        "left_as_right", "right_as_left"],
+    "folded_labels": IMAGE_COLUMNS + ["map", "label", "structure", "into_label", "into_structure", "voxels"],
 }
 
 #: Metrics of the headline table, by the name they carry there.

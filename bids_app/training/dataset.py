@@ -17,6 +17,7 @@ import nibabel as nb
 import numpy as np
 
 from ..labels import LABELS, label_index
+from ..metrics.label_maps import fold_parcels
 from ..utils.conform import conform
 
 LOGGER = logging.getLogger("subseg")
@@ -92,6 +93,7 @@ def write_raw_dataset(cases, raw_dir, dataset_id: int, name: str, freesurfer_lab
     (folder / "imagesTr").mkdir(parents=True, exist_ok=True)
     (folder / "labelsTr").mkdir(parents=True, exist_ok=True)
     table = label_table(freesurfer_labels)
+    folded: dict[str, set] = {}
     for case in cases:
         image = conform(_load(case.image), ORIENTATION)
         labels = conform(_load(case.labels), ORIENTATION)
@@ -101,7 +103,11 @@ def write_raw_dataset(cases, raw_dir, dataset_id: int, name: str, freesurfer_lab
         data = np.asanyarray(image.dataobj, dtype=np.float32)
         if data.ndim != 3:
             raise ValueError(f"case {case.name}: image {_describe(case.image)} is not a 3D volume")
-        remapped = remap_labels(np.asanyarray(labels.dataobj).astype(np.int32), table)
+        freesurfer, parcels = fold_parcels(np.asanyarray(labels.dataobj).astype(np.int32), freesurfer_labels)
+        for parcel, (parent, _) in parcels.items():
+            if parent in freesurfer_labels:
+                folded.setdefault(LABELS[parent].name, set()).add(parcel)
+        remapped = remap_labels(freesurfer, table)
         missing = sorted(set(table.values()) - set(np.unique(remapped).tolist()))
         if missing:
             LOGGER.warning("Training case %s lacks labels %s", case.name, missing)
@@ -116,7 +122,11 @@ def write_raw_dataset(cases, raw_dir, dataset_id: int, name: str, freesurfer_lab
         "file_ending": ".nii.gz",
         "overwrite_image_reader_writer": READER_WRITER,
         "subseg_orientation": ORIENTATION,
+        "subseg_folded_parcels": {name: sorted(parcels) for name, parcels in sorted(folded.items())},
     }
+    if folded:
+        LOGGER.info("FreeSurfer parcels in the reference label maps were folded into %s, as in aseg (listed in "
+                    "dataset.json and training.json)", ", ".join(sorted(folded)))
     (folder / "dataset.json").write_text(json.dumps(description, indent=2) + "\n")
     LOGGER.info("Wrote nnU-Net raw dataset %s (%d cases, %d labels)", folder, len(cases), len(table) - 1)
     return folder

@@ -11,12 +11,15 @@ import pandas as pd
 from bids.layout import parse_file_entities
 
 from ..utils.bids_io import source_entities
+from ..utils.reference_match import match_references
 from .checks import TrainingError
 
 LOGGER = logging.getLogger("subseg")
 
 #: Roles in the split file.
 TRAIN, HELD_OUT = "train", "held-out"
+#: ``--train-run`` value that trains on the first T1w (in BIDS name order) of a subject/session.
+FIRST = "first"
 
 
 @dataclass(frozen=True)
@@ -36,50 +39,69 @@ class LabelledImage:
         return self.t1w.name.split(".")[0].removesuffix("_T1w")
 
 
-def _key(path) -> tuple:
-    return tuple(sorted(source_entities(path).items()))
-
-
-def collect_references(reference_dir: Path, desc: str | None) -> dict[tuple, Path]:
-    """Reference label maps (``*_dseg.nii[.gz]``, with ``desc`` if given) by their source entities."""
+def collect_references(reference_dir: Path, desc: str | None) -> list[tuple[dict, Path]]:
+    """Reference label maps (``*_dseg.nii[.gz]``, with ``desc`` if given) with their source entities."""
     reference_dir = Path(reference_dir)
-    found = {}
+    found = []
     for path in sorted(reference_dir.glob("sub-*/**/*_dseg.nii*")):
         entities = source_entities(path)
         if not path.name.endswith((".nii", ".nii.gz")) or "subject" not in entities:
             continue
         if desc is not None and parse_file_entities(str(path)).get("desc") != desc:
             continue
-        key = _key(path)
-        if key in found:
-            raise TrainingError(f"several reference label maps for one image ({found[key].name}, {path.name}): "
-                                "choose one with --reference-desc")
-        found[key] = path
+        found.append((entities, path))
     if not found:
         raise TrainingError(f"no sub-*/**/*{f'_desc-{desc}' if desc else ''}_dseg.nii[.gz] in reference folder "
                             f"{reference_dir}")
     return found
 
 
-def pair_images(t1w_files, references: dict[tuple, Path], chosen: list[str] | None) -> dict[str, list[LabelledImage]]:
-    """Labelled images by subject; every T1w of a subject must have its reference.
+def pick_run(images: list[LabelledImage], run: str) -> LabelledImage:
+    """The image of one subject/session to train on: its only one, else the ``first`` (in BIDS name order) or
+    the one of run ``run``."""
+    images = sorted(images, key=lambda image: image.t1w.name)
+    if run == FIRST or len(images) == 1:
+        return images[0]
+    for image in images:
+        label = source_entities(image.t1w).get("run")
+        if label is not None and (str(label) == run or (run.isdigit() and int(label) == int(run))):
+            return image
+    raise TrainingError(f"--train-run {run}: none of {', '.join(image.t1w.name for image in images)} is run {run}")
 
-    Subjects without any reference are left out (with a message) unless named in ``chosen``, which is an error.
+
+def pair_images(t1w_files, references, chosen: list[str] | None, run: str = FIRST) -> dict[str, list[LabelledImage]]:
+    """One labelled image per subject and session (the run picked by ``run``), by subject.
+
+    A reference without ``run-`` (or ``acq-``) serves every T1w of its session. Sessions without a reference
+    are left out with a message; so are subjects without any, unless named in ``chosen`` (an error).
     """
-    by_subject: dict[str, list] = {}
+    t1w_files = sorted(t1w_files, key=lambda path: path.name)
+    matched = match_references({t1w: source_entities(t1w) for t1w in t1w_files}, references)
+    by_session: dict[tuple, list] = {}
     for t1w in t1w_files:
-        by_subject.setdefault(source_entities(t1w)["subject"], []).append(t1w)
-    pairs = {}
-    for subject, images in sorted(by_subject.items()):
-        matched = {t1w: references.get(_key(t1w)) for t1w in images}
-        missing = [t1w.name for t1w, labels in matched.items() if labels is None]
-        if len(missing) == len(images) and not (chosen and subject in chosen):
-            LOGGER.info("sub-%s: no reference label map; not a training candidate", subject)
+        entities = source_entities(t1w)
+        by_session.setdefault((entities["subject"], entities.get("session", "")), []).append(t1w)
+    pairs: dict[str, list[LabelledImage]] = {}
+    unlabelled: dict[str, list[str]] = {}
+    for (subject, session), images in sorted(by_session.items()):
+        where = f"sub-{subject}" + (f" ses-{session}" if session else "")
+        labelled = [LabelledImage(t1w, matched[t1w]) for t1w in images if t1w in matched]
+        if not labelled:
+            unlabelled.setdefault(subject, []).append(where)
             continue
-        if missing:
-            raise TrainingError(f"no reference label map for {', '.join(missing)} (sub-{subject}); add it, "
-                                "or leave the subject or session out (--participant-label, --session-label)")
-        pairs[subject] = [LabelledImage(t1w, labels) for t1w, labels in matched.items()]
+        image = pick_run(labelled, run)
+        if len(labelled) > 1:
+            LOGGER.info("%s: %d T1w images have a reference; training on %s (--train-run %s)", where,
+                        len(labelled), image.t1w.name, run)
+        pairs.setdefault(subject, []).append(image)
+    for subject, places in unlabelled.items():
+        for where in places if subject in pairs else [f"sub-{subject}"]:
+            LOGGER.info("%s: no reference label map; not used for training", where)
+    for subject in chosen or ():
+        if subject in {source_entities(t1w)["subject"] for t1w in t1w_files} and subject not in pairs:
+            names = ", ".join(t1w.name for t1w in t1w_files if source_entities(t1w)["subject"] == subject)
+            raise TrainingError(f"no reference label map for {names} (sub-{subject}); add one, or leave the "
+                                "subject out (--participant-label)")
     return pairs
 
 

@@ -11,12 +11,14 @@ import contextlib
 import json
 import logging
 import random
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..utils.device import select_device
+from ..utils.progress import Progress
 from .dataset import dataset_folder_name, write_raw_dataset
 from .environment import environ, nnunet_environment
 from .planning import CONFIGURATION, SmallCPUPlan, plan_and_preprocess
@@ -90,6 +92,7 @@ def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None 
     threads = torch.get_num_threads()
     torch_device = select_device(device, nthreads)
     log_file = work_dir / "nnunet_stdout.log"
+    terminal = sys.stderr  # progress goes here, not to nnU-Net's log
     with (nnunet_environment(work_dir) as folders, open(log_file, "a", buffering=1) as log,
           contextlib.redirect_stdout(log), contextlib.redirect_stderr(log)):
         write_raw_dataset(cases, folders["nnUNet_raw"], settings.dataset_id, settings.dataset_name,
@@ -101,14 +104,30 @@ def train(cases, work_dir, freesurfer_labels, settings: TrainingSettings | None 
         # nnUNet_n_proc_DA=0 (augment in this process) breaks planning, so it is set for training only.
         try:
             with environ(nnUNet_n_proc_DA="0", nnUNet_compile="false"):
-                model_dir = _run_trainer(plans_file, settings, torch_device)
+                model_dir = _run_trainer(plans_file, settings, torch_device, terminal)
         finally:
             torch.set_num_threads(threads)
     LOGGER.info("nnU-Net model written to %s (nnU-Net output in %s)", model_dir, log_file)
     return model_dir
 
 
-def _run_trainer(plans_file: Path, settings: TrainingSettings, device) -> Path:
+def report_epochs(trainer, progress: Progress) -> None:
+    """Hook ``trainer.on_epoch_end``: after nnU-Net logs an epoch, one progress line with its loss,
+    pseudo-Dice and seconds, and the time left."""
+    on_epoch_end = trainer.on_epoch_end
+
+    def on_epoch_end_with_progress():
+        on_epoch_end()
+        log = trainer.logger
+        seconds = log.get_value("epoch_end_timestamps", step=-1) - log.get_value("epoch_start_timestamps", step=-1)
+        progress.done(f"epoch {trainer.current_epoch}/{trainer.num_epochs}",
+                      detail=f"train loss {log.get_value('train_losses', step=-1):.4f}, pseudo-Dice "
+                      f"{log.get_value('mean_fg_dice', step=-1):.3f}, {seconds:.1f} s")
+
+    trainer.on_epoch_end = on_epoch_end_with_progress
+
+
+def _run_trainer(plans_file: Path, settings: TrainingSettings, device, terminal=None) -> Path:
     import torch
 
     from .registry import trainer_class
@@ -130,5 +149,10 @@ def _run_trainer(plans_file: Path, settings: TrainingSettings, device) -> Path:
         trainer.initial_lr = settings.learning_rate
     LOGGER.info("nnU-Net training %s, fold %s: %d epochs x %d iterations on %s", trainer.__class__.__name__,
                 settings.fold, trainer.num_epochs, trainer.num_iterations_per_epoch, device)
-    trainer.run_training()
+    progress = Progress(trainer.num_epochs, "epochs", stream=terminal)
+    report_epochs(trainer, progress)
+    try:
+        trainer.run_training()
+    finally:
+        progress.close()
     return Path(trainer.output_folder_base)

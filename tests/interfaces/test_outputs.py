@@ -69,3 +69,17 @@ def test_dseg_tsv_grows_with_each_run(tmp_path):
     row = table.set_index("index").loc[49]
     assert (row["name"], row["abbreviation"], row["color"], row["hemi"]) == ("Right-Thalamus", "R-Thalamus",
                                                                             "#00760e", "R")
+
+
+def test_each_desc_gets_the_table_of_its_own_model(tmp_path):
+    """dseg.tsv is the union; desc-<desc>_dseg.tsv holds what one model writes (what the group level scores)."""
+    update_dseg_tsv(tmp_path, [0, 10, 49, 3, 42], "meshnet")
+    update_dseg_tsv(tmp_path, [0, 17, 53], "nnunet2")
+    update_dseg_tsv(tmp_path, [0, 18], "nnunet2")
+
+    def indices(name):
+        return list(pd.read_csv(tmp_path / name, sep="\t")["index"])
+
+    assert indices("dseg.tsv") == [0, 3, 10, 17, 18, 42, 49, 53]
+    assert indices("desc-meshnet_dseg.tsv") == [0, 3, 10, 42, 49]
+    assert indices("desc-nnunet2_dseg.tsv") == [0, 17, 18, 53]

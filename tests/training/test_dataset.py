@@ -69,3 +69,24 @@ def test_labels_off_the_image_grid_are_refused(tmp_path):
     shifted = nb.Nifti1Image(np.asanyarray(labels.dataobj), labels.affine @ np.diag([1, 1, 2, 1]))
     with pytest.raises(ValueError, match="case01.*not on the grid"):
         write_raw_dataset([TrainingCase("case01", image, shifted)], tmp_path, 7, "Tiny", [10, 49])
+
+
+def test_freesurfer_parcels_are_learned_as_the_cortex_they_subdivide(shared_data, tmp_path):
+    """niivue's real aparc.a2009s+aseg: Destrieux parcels become Left/Right-Cerebral-Cortex, listed in dataset.json."""
+    labels = nb.load(shared_data / "niivue" / "aparc.a2009s+aseg.mgz")
+    labels = nb.Nifti1Image(np.asanyarray(labels.dataobj).astype(np.int16), labels.affine)
+    labels = labels.slicer[64:192, 64:192, 96:160]
+    image = nb.Nifti1Image(np.ones(labels.shape, np.float32), labels.affine)
+    parcels = np.asanyarray(labels.dataobj)
+    folder = write_raw_dataset([TrainingCase("sub-02", image, labels)], tmp_path, 501, "Test", [3, 17, 42])
+    written = np.asanyarray(nb.load(folder / "labelsTr" / "sub-02.nii.gz").dataobj)
+    table = json.loads((folder / "dataset.json").read_text())
+    left, right = table["labels"]["Left-Cerebral-Cortex"], table["labels"]["Right-Cerebral-Cortex"]
+    expected_left = np.count_nonzero((parcels == 3) | ((parcels >= 11100) & (parcels < 12100)))
+    assert np.count_nonzero(written == left) == expected_left > np.count_nonzero(parcels == 3)
+    assert np.count_nonzero(written == right) == np.count_nonzero(
+        (parcels == 42) | ((parcels >= 12100) & (parcels < 13100)))
+    folded = table["subseg_folded_parcels"]
+    assert sorted(folded) == ["Left-Cerebral-Cortex", "Right-Cerebral-Cortex"]
+    assert folded["Left-Cerebral-Cortex"] == sorted(int(p) for p in np.unique(parcels) if 11100 <= p < 12100)
+    assert folded["Right-Cerebral-Cortex"] == sorted(int(p) for p in np.unique(parcels) if 12100 <= p < 13100)
