@@ -150,6 +150,7 @@ def run_participant(config: Config) -> int:
     check_distinct_outputs(t1w_files, execution.output_dir, segmentation.desc)
     check_before_images(device=segmentation.device, template=segmentation.align_to)
     options = engine_options(config)
+    model_labels = engine_labels(config)
     check_writable(execution.output_dir)
     check_writable(execution.work_dir)
     metadata = {t1w: dseg_metadata(t1w, config) for t1w in t1w_files}
@@ -165,7 +166,8 @@ def run_participant(config: Config) -> int:
     logs = execution.output_dir / "logs"
     atomic_write_text(logs / f"config-{segmentation.desc}.toml", config.to_toml())
     if not todo:
-        update_dseg_tsv(execution.output_dir, labels_written(execution.output_dir, t1w_files, segmentation.desc),
+        update_dseg_tsv(execution.output_dir,
+                        table_labels(execution.output_dir, t1w_files, segmentation.desc, model_labels),
                         segmentation.desc)
         return len(report_quality_flags(execution.output_dir, t1w_files, segmentation.desc))
 
@@ -178,7 +180,7 @@ def run_participant(config: Config) -> int:
         t1w_files=todo, metadata=metadata, output_dir=execution.output_dir, work_dir=execution.work_dir,
         engine=segmentation.engine, engine_options=options, desc=segmentation.desc, device=segmentation.device,
         omp_nthreads=config.nipype.omp_nthreads, preprocessing=segmentation.preprocessing(),
-        write_probseg=segmentation.write_probseg, engine_labels=engine_labels(config),
+        write_probseg=segmentation.write_probseg, engine_labels=model_labels,
         name=f"subseg_{segmentation.desc}_wf",
     )
     workflow.config["execution"]["crashdump_dir"] = str(crash_dir)
@@ -212,7 +214,8 @@ def run_participant(config: Config) -> int:
                     "command: it keeps the finished outputs, reports failures and completes dseg.tsv", len(todo))
         return 0
     failed = report_failures(crash_dir, started, todo)
-    update_dseg_tsv(execution.output_dir, labels_written(execution.output_dir, t1w_files, segmentation.desc),
+    update_dseg_tsv(execution.output_dir,
+                    table_labels(execution.output_dir, t1w_files, segmentation.desc, model_labels),
                     segmentation.desc)
     LOGGER.info("Segmented %d of %d image(s); outputs in %s", len(todo) - len(failed), len(todo),
                 execution.output_dir)
@@ -266,6 +269,14 @@ def report_failures(crash_dir: Path, exclude, t1w_files: list[Path]) -> set[Path
     if failed:
         LOGGER.info("Tracebacks of the failures are in %s", crash_dir)
     return failed
+
+
+def table_labels(output_dir: Path, t1w_files, desc: str, model_labels) -> set[int]:
+    """The labels of this desc's lookup table: every label written for ``t1w_files``, background, and each
+    structure the engine is expected to find, so the group level scores a structure missing from every image."""
+    from .interfaces.plausibility import expected_structures
+
+    return set(expected_structures(model_labels)) | labels_written(output_dir, t1w_files, desc)
 
 
 def labels_written(output_dir: Path, t1w_files, desc: str) -> set[int]:

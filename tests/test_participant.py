@@ -253,3 +253,13 @@ def test_missing_fold_is_a_clear_error(sample_bids, tiny_nnunet_model, tmp_path)
                         "-w", tmp_path / "work", check=False)
     assert result.returncode == 1
     assert "fold 3 is missing" in result.stderr.strip().splitlines()[-1]
+
+
+def test_lookup_table_names_every_expected_structure_even_if_no_image_has_it(tmp_path):
+    from bids_app.interfaces.plausibility import expected_structures
+    from bids_app.participant import table_labels
+
+    t1w = tmp_path / "bids/sub-01/anat/sub-01_T1w.nii.gz"
+    # No volumes written yet (or a structure missing from every image): the group level must still score it.
+    assert table_labels(tmp_path / "out", [t1w], "meshnet", None) == {0, *expected_structures()}
+    assert table_labels(tmp_path / "out", [t1w], "tiny", [10, 49, 4]) == {0, 10, 49}
