@@ -22,7 +22,7 @@ CONFIGURATION = "3d_fullres"
 
 @dataclass(frozen=True)
 class SmallCPUPlan:
-    """A U-Net small enough to learn on two CPU cores in minutes (see NNUNET_CPU.md)."""
+    """A U-Net small enough to learn on two CPU cores in minutes."""
 
     spacing: float = 2.0
     """Isotropic target spacing (mm); nnU-Net resamples to it in preprocessing and prediction."""

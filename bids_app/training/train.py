@@ -43,8 +43,8 @@ class TrainingSettings:
     """``all`` (train on every case) or ``0`` .. ``4`` (nnU-Net's 5-fold split, by subject)."""
     epochs: int | None = None
     iterations_per_epoch: int | None = None
-    """None: the trainer's own (20 x 25 for the CPU trainer: the least that learns every label robustly,
-    NNUNET_CPU.md; 1000 x 250 for nnU-Net's)."""
+    """None: the trainer's own (20 x 25 for the CPU trainer: the least that learns every label robustly;
+    1000 x 250 for nnU-Net's)."""
     learning_rate: float | None = None
     """None: the trainer's own."""
     seed: int = 0
