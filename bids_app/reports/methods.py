@@ -73,6 +73,19 @@ def _preprocessing_sentence(preprocessing: dict) -> tuple[str, list[str]]:
     return "Before segmentation, the T1w was " + ", ".join(steps) + ".", keys
 
 
+def _return_sentence(how: str | None) -> str:
+    """How the label map reached the T1w's own grid, as the engine recorded it (``ReturnToInputGrid``)."""
+    if how is None:
+        return "The label map is on the T1w's own grid."
+    if how.startswith("exact"):
+        return ("The engine's grid lay on the T1w's own voxel lattice, so the label map was returned to it without "
+                "interpolation.")
+    if how.startswith("posteriors"):
+        return ("The engine's posterior maps were resampled linearly onto the T1w's own grid and each voxel was "
+                "given the most probable label.")
+    return f"The label map was resampled onto the T1w's own grid ({how})."
+
+
 def methods_text(provenance: dict, preprocessing: dict, versions: dict) -> tuple[str, list[tuple[str, str]]]:
     """The paragraph (plain text, citations as ``[key]``) and the cited references as (key, text) pairs."""
     subseg = versions.get("subseg", "unknown version")
@@ -84,8 +97,7 @@ def methods_text(provenance: dict, preprocessing: dict, versions: dict) -> tuple
         if sentence:
             parts.append(sentence)
             keys += [key for key in cited if key not in keys]
-    parts.append("The label map was resampled back to the T1w's own grid (nearest neighbour) and labels follow "
-                 "FreeSurfer's numbering and names [freesurfer]; structure volumes are voxel counts times the "
-                 "voxel volume.")
+    parts.append(f"{_return_sentence(provenance.get('ReturnToInputGrid'))} Labels follow FreeSurfer's numbering "
+                 "and names [freesurfer]; structure volumes are voxel counts times the voxel volume.")
     keys.append("freesurfer")
     return " ".join(parts), [(key, REFERENCES[key]) for key in keys]
