@@ -13,7 +13,7 @@ The channel order is the sorted list of labels (SynthSeg sorts its label table w
 
 from __future__ import annotations
 
-from bids_app.labels import homolog
+from bids_app.labels import flip_permutation, homolog  # noqa: F401 (flip_permutation: re-exported)
 
 _LEFT = (2, 3, 4, 5, 7, 8, 10, 11, 12, 13, 17, 18, 26, 28)
 _RIGHT = tuple(homolog(label) for label in _LEFT)
@@ -57,12 +57,6 @@ def qc_groups(labels) -> list[int]:
     right = {homolog(label): group for label, group in _QC_GROUP_OF.items() if homolog(label) is not None}
     groups = {**_QC_GROUP_OF, **right}
     return [groups.get(int(label), 0) for label in labels]
-
-
-def flip_permutation(labels) -> list[int]:
-    """For each channel, the channel of its left/right homolog (itself for midline labels)."""
-    labels = list(labels)
-    return [labels.index(homolog(label)) if homolog(label) in labels else i for i, label in enumerate(labels)]
 
 
 def topology_classes(labels) -> list[tuple[int, ...]]:

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from bids_app.utils.conform import conform
+from bids_app.utils.mirror import left_right_axis  # noqa: F401 (used by the engine)
 
 #: SynthSeg's network downsamples 4 times but pads to 2**5 (its ``n_levels``).
 MULTIPLE = 32
@@ -24,16 +25,6 @@ MULTIPLE = 32
 MIN_SHAPE = 128
 #: Voxel sizes within this of 1 mm are used as they are (no resampling), as in SynthSeg.
 RESOLUTION_TOLERANCE = 0.05
-
-
-def left_right_axis(affine) -> int:
-    """The voxel axis that runs left-right, read from the orientation of ``affine``.
-
-    >>> left_right_axis(np.diag([1, 1, 1, 1])), left_right_axis(np.array([[0, 0, -1, 0], [1, 0, 0, 0],
-    ...     [0, 1, 0, 0], [0, 0, 0, 1]]))
-    (0, 2)
-    """
-    return [code in "LR" for code in nb.aff2axcodes(affine)].index(True)
 
 
 def resample_to_1mm(data: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
