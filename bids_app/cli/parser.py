@@ -136,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--qc", action="store_true",
                      help="synthseg: SynthSeg 2.0's quality-control scores per structure group in the dseg sidecar "
                      "(needs synthseg_qc_2.0.h5 in the model cache or beside --synthseg-model)")
+    seg.add_argument("--tta", action="store_true",
+                     help="meshnet: also segment the head mirrored left-right and average both passes (about 1.6x "
+                     "the time); their per-structure Dice goes into the sidecar as SelfConsistency, and a "
+                     "structure below 0.75 is a quality flag. synthseg always does this flip (not with --fast)")
     seg.add_argument("--write-probseg", action="store_true",
                      help="also write posterior maps as _label-<name>_probseg.nii.gz (meshnet, synthseg, nnunet)")
     seg.add_argument("--desc", action="append", type=_desc, metavar="DESC",
