@@ -1,8 +1,8 @@
 """Test-time flip: segment the head mirrored along the subject's left-right axis as well, and compare.
 
-The mirrored pass's posteriors are flipped back along the same voxel axis and each Left/Right homolog's
-channel is swapped (:func:`bids_app.labels.flip_permutation`), so they describe the unmirrored head; the
-average of both passes gives the labels. The per-structure Dice between the plain pass's labels and the
+The mirrored pass sums each class's posterior into its Left/Right homolog's channel
+(:func:`bids_app.labels.flip_permutation`) and is flipped back along the same voxel axis, so it describes the
+unmirrored head; the average of both passes gives the labels. The per-structure Dice between the plain pass's labels and the
 mirrored pass's labels is a self-consistency score that needs no reference: a network that sees the same
 head mirrored should draw the same structures.
 
@@ -29,13 +29,20 @@ def left_right_axis(affine) -> int:
     return [code in "LR" for code in nb.aff2axcodes(affine)].index(True)
 
 
-def unmirror_posteriors(posteriors: np.ndarray, labels, axis: int) -> np.ndarray:
-    """Posteriors (C, X, Y, Z) of the mirrored head as posteriors of the head itself.
+def mirrored_groups(groups, labels) -> np.ndarray:
+    """For the mirrored pass: the output channel each network class adds to, its homolog's channel.
 
-    Flipped back along voxel ``axis`` and with each channel taking its Left/Right homolog's map; ``labels``
-    are the FreeSurfer numbers of the channels.
+    ``groups`` holds each class's output channel for the plain pass, ``labels`` the FreeSurfer number of each
+    output channel. Summed this way, the mirrored pass's posteriors describe the unmirrored head once flipped
+    back along the left-right axis (:func:`add_unmirrored`); no channel needs copying afterwards.
     """
-    return np.flip(posteriors, axis + 1)[flip_permutation(labels)]
+    return np.asarray(flip_permutation(labels))[np.asarray(groups)]
+
+
+def add_unmirrored(posteriors: np.ndarray, mirrored: np.ndarray, axis: int) -> None:
+    """Add ``mirrored`` (C, X, Y, Z), grouped by :func:`mirrored_groups`, flipped back along voxel ``axis``,
+    to ``posteriors`` in place."""
+    posteriors += np.flip(mirrored, axis + 1)
 
 
 def self_consistency(plain: np.ndarray, mirrored: np.ndarray, structures=SUBCORTICAL) -> dict:

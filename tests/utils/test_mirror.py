@@ -14,8 +14,9 @@ from bids_app.utils.mirror import (
     SELF_CONSISTENCY_THRESHOLD,
     left_right_axis,
     self_consistency,
+    add_unmirrored,
+    mirrored_groups,
     self_consistency_flags,
-    unmirror_posteriors,
 )
 from bids_app.utils.sample_data import _aseg_only
 
@@ -32,8 +33,16 @@ def subcortical_labels(shared_data) -> np.ndarray:
     return np.ascontiguousarray(labels[box].transpose(1, 2, 0))  # LIA (x, y, z) -> (I, A, L) voxel axes
 
 
-def _one_hot(labels: np.ndarray, channels) -> np.ndarray:
-    return np.stack([labels == label for label in channels]).astype(np.float32)
+def _unmirrored(mirrored_head_labels: np.ndarray, channels, axis: int) -> np.ndarray:
+    """Labels of the mirrored pass back on the head: each channel's one-hot map grouped into its homolog's
+    channel, as the engine sums a class's posterior, then flipped back along ``axis``."""
+    groups = mirrored_groups(range(len(channels)), channels)
+    grouped = np.zeros((len(channels), *mirrored_head_labels.shape), np.float32)
+    for channel, label in enumerate(channels):
+        grouped[groups[channel]] += mirrored_head_labels == label
+    restored = np.zeros_like(grouped)
+    add_unmirrored(restored, grouped, axis)
+    return np.asarray(channels)[restored.argmax(0)]
 
 
 def _world_x(labels: np.ndarray, label: int) -> float:
@@ -55,8 +64,7 @@ def test_mirrored_pass_returns_each_structure_to_its_own_side(subcortical_labels
     swap = np.array([homolog(label) or 0 for label in range(max(channels) + 1)], np.int16)
     mirrored_head_labels = swap[np.flip(subcortical_labels, axis)]
     assert _world_x(mirrored_head_labels, 17) < _world_x(mirrored_head_labels, 53)  # drawn as a head, L on L
-    back = unmirror_posteriors(_one_hot(mirrored_head_labels, channels), channels, axis)
-    restored = np.asarray(channels)[back.argmax(0)]
+    restored = _unmirrored(mirrored_head_labels, channels, axis)
     np.testing.assert_array_equal(restored, subcortical_labels)
     for left in (10, 11, 12, 13, 17, 18, 26, 28):
         assert _world_x(restored, left) < _world_x(restored, homolog(left)), LABELS[left].name
@@ -68,7 +76,7 @@ def test_flipping_along_a_wrong_axis_is_flagged(subcortical_labels):
     channels = (0, *sorted(SUBCORTICAL))
     swap = np.array([homolog(label) or 0 for label in range(max(channels) + 1)], np.int16)
     mirrored_head_labels = swap[np.flip(subcortical_labels, 2)]
-    wrong = np.asarray(channels)[unmirror_posteriors(_one_hot(mirrored_head_labels, channels), channels, 0).argmax(0)]
+    wrong = _unmirrored(mirrored_head_labels, channels, 0)
     field = self_consistency(subcortical_labels, wrong)
     assert max(field["Dice"].values()) < SELF_CONSISTENCY_THRESHOLD
     assert len(field["Flagged"]) == 16

@@ -22,7 +22,7 @@ from ...utils.checksums import sha256_of
 from ...utils.conform import conform, lies_on_lattice, resample_like
 from ...utils.device import select_device
 from ...utils.memory import keep_freed_memory
-from ...utils.mirror import left_right_axis, self_consistency, unmirror_posteriors
+from ...utils.mirror import add_unmirrored, left_right_axis, mirrored_groups, self_consistency
 from ...utils.soft_return import soft_labels
 from ..base import Segmentation
 from . import inference
@@ -200,13 +200,14 @@ class MeshNetEngine:
     def _average_with_mirrored(self, volume: np.ndarray, plain: np.ndarray, posteriors: np.ndarray, lr_axis: int):
         """Segment ``volume`` mirrored along ``lr_axis``; the mean of both passes' posteriors (in place of
         ``posteriors``) and the Dice between the plain labels and the mirrored pass's labels."""
-        mirrored = np.flip(volume, lr_axis)
-        _, flipped = inference.classify(self.segmenter.network, self._tensor(mirrored), self._class_to_output)
-        flipped = unmirror_posteriors(flipped.cpu().numpy(), self.output_labels, lr_axis)
-        consistency = self_consistency(plain, np.asarray(self.output_labels)[flipped.argmax(0)])
+        groups = torch.from_numpy(mirrored_groups(self._class_to_output.numpy(), self.output_labels))
+        _, mirrored = inference.classify(self.segmenter.network, self._tensor(np.flip(volume, lr_axis)), groups)
+        mirrored = mirrored.cpu().numpy()
+        mirrored_labels = np.flip(np.asarray(self.output_labels)[mirrored.argmax(0)], lr_axis)
+        consistency = self_consistency(plain, mirrored_labels)
         LOGGER.info("MeshNet: test-time flip, plain and mirrored pass agree at Dice %s",
                     ", ".join(f"{name} {dice:.2f}" for name, dice in consistency["Dice"].items()))
-        posteriors += flipped
+        add_unmirrored(posteriors, mirrored, lr_axis)
         posteriors *= 0.5
         return posteriors, consistency
 
