@@ -40,8 +40,8 @@ def subject(shared_data, tmp_path_factory):
     provenance.write_text(json.dumps({"Engine": "meshnet", "Model": "model21_104class",
                                       "BrainExtractionModel": "mindgrab", "Device": "cpu",
                                       "SegmentationSeconds": 27.5, "TestTimeFlip": True,
-                                      "SelfConsistency": {"Dice": {"Left-Caudate": 0.94, "Right-Caudate": 0.61},
-                                                          "Threshold": 0.75, "Flagged": ["Right-Caudate"]}}))
+                                      "SelfConsistency": {"Dice": {"Left-Caudate": 0.94, "Right-Caudate": 0.21},
+                                                          "Threshold": 0.3, "Flagged": ["Right-Caudate"]}}))
     return {**paths, "volumes": volumes, "provenance": provenance, "folder": folder}
 
 
@@ -90,8 +90,8 @@ def test_report_page_content(report, subject):
     assert "Source: <code>bids:raw:sub-01/anat/sub-01_T1w.nii.gz</code>" in page
     assert "http://" not in page.split("<script>")[0] and "src=\"http" not in page, "nothing fetched"
     consistency = page.split("<h2>Self-consistency (test-time flip)</h2>")[1].split("<h2>")[0]
-    assert "below 0.75 is a quality flag" in consistency
-    assert re.search(r"<td>Right-Caudate</td>\s*<td>0.61</td>\s*<td>yes</td>", consistency)
+    assert "below 0.3 is a quality flag" in consistency
+    assert re.search(r"<td>Right-Caudate</td>\s*<td>0.21</td>\s*<td>yes</td>", consistency)
     assert re.search(r"<td>Left-Caudate</td>\s*<td>0.94</td>\s*<td></td>", consistency)
 
 
