@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--tta", action="store_true",
                      help="meshnet: also segment the head mirrored left-right and average both passes (about 1.2x "
                      "the time); their per-structure Dice goes into the sidecar as SelfConsistency, and a "
-                     "structure below 0.3 is a quality flag. synthseg does this flip itself (not with --fast or --robust)")
+                     "structure below 0.3 is a quality flag. synthseg does this flip itself (not with --fast or "
+                     "--robust)")
     seg.add_argument("--write-probseg", action="store_true",
                      help="also write posterior maps as _label-<name>_probseg.nii.gz (meshnet, synthseg, nnunet)")
     seg.add_argument("--desc", action="append", type=_desc, metavar="DESC",

@@ -2,13 +2,14 @@
 
 The mirrored pass sums each class's posterior into its Left/Right homolog's channel
 (:func:`bids_app.labels.flip_permutation`) and is flipped back along the same voxel axis, so it describes the
-unmirrored head; the average of both passes gives the labels. The per-structure Dice between the plain pass's labels and the
-mirrored pass's labels is a self-consistency score that needs no reference: a network that sees the same
-head mirrored should draw the same structures.
+unmirrored head; the average of both passes gives the labels. The per-structure Dice between the plain
+pass's labels and the mirrored pass's labels is a self-consistency score that needs no reference: a network
+that sees the same head mirrored should draw the same structures.
 
->>> left_right_axis(np.diag([1, 1, 1, 1])), left_right_axis(np.array([[0, 0, -1, 0], [1, 0, 0, 0],
-...     [0, 1, 0, 0], [0, 0, 0, 1]]))
-(0, 2)
+>>> left_right_axis(np.diag([1, 1, 1, 1]))
+0
+>>> left_right_axis(np.array([[0, 0, -1, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]]))
+2
 """
 
 from __future__ import annotations

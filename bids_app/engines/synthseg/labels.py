@@ -4,16 +4,13 @@ The channel order is the sorted list of labels (SynthSeg sorts its label table w
 
 >>> len(SEGMENTATION_LABELS["2.0"]), len(SEGMENTATION_LABELS["1.0"]), len(PARCELLATION_LABELS)
 (33, 32, 69)
->>> labels = SEGMENTATION_LABELS["2.0"]
->>> labels[flip_permutation(labels)[labels.index(17)]]
-53
 >>> [QC_NAMES[group - 1] for group in qc_groups((0, 17, 53, 24))[1:3]]
 ['hippocampus+amygdala', 'hippocampus+amygdala']
 """
 
 from __future__ import annotations
 
-from bids_app.labels import flip_permutation, homolog  # noqa: F401 (flip_permutation: re-exported)
+from bids_app.labels import homolog
 
 _LEFT = (2, 3, 4, 5, 7, 8, 10, 11, 12, 13, 17, 18, 26, 28)
 _RIGHT = tuple(homolog(label) for label in _LEFT)

@@ -17,7 +17,6 @@ import numpy as np
 from scipy import ndimage
 
 from bids_app.utils.conform import conform
-from bids_app.utils.mirror import left_right_axis  # noqa: F401 (used by the engine)
 
 #: SynthSeg's network downsamples 4 times but pads to 2**5 (its ``n_levels``).
 MULTIPLE = 32
