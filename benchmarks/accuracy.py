@@ -30,9 +30,16 @@ from scipy import ndimage
 
 from bids_app.labels import SUBCORTICAL
 from bids_app.utils.conform import conform, resample_like
-from bids_app.utils.sample_data import _aseg_only, _lia_affine
+from bids_app.utils.sample_data import _aseg_only
 
 COPIES = ["original", "odd-crop", "sag-1.2mm", "iso-0.8mm", "rot15-header", "int16-spikes"]
+
+
+def _lia_affine(shape) -> np.ndarray:
+    """FreeSurfer's conformed LIA affine for a 1 mm grid of ``shape``, centred on the origin."""
+    affine = np.array([[-1.0, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]])
+    affine[:3, 3] = -affine[:3, :3] @ (np.asarray(shape, dtype=float) / 2)
+    return affine
 
 
 def load_subjects(data_dir: Path, names) -> dict:
@@ -119,7 +126,7 @@ def load_engine(name: str, args):
     if name == "meshnet":
         from bids_app.engines.meshnet import CONFORM, MeshNetEngine
 
-        engine = MeshNetEngine(omp_nthreads=args.threads)
+        engine = MeshNetEngine(omp_nthreads=args.threads, tta=args.tta)
 
         def segment(image):
             conformed = conform(image, **CONFORM, order=args.order)
@@ -157,6 +164,7 @@ def main(argv=None) -> None:
     parser.add_argument("--synthseg-weights", default="synthseg_2.0.h5")
     parser.add_argument("--order", type=int, default=3, choices=(1, 3))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tta", action="store_true", help="meshnet: test-time left-right flip")
     args = parser.parse_args(argv)
 
     subjects = load_subjects(args.data_dir, args.subjects)

@@ -1,6 +1,6 @@
 """Time the MeshNet engine on one real 1 mm head, and a plain PyTorch run of the same networks.
 
-Usage: python benchmarks/meshnet.py T1W [--threads N] [--device auto|cpu|cuda] [--skip-plain]
+Usage: python benchmarks/meshnet.py T1W [--threads N] [--device auto|cpu|cuda] [--skip-plain] [--tta]
 
 Prints wall seconds, CPU seconds and peak RSS (``resource.getrusage``) for ``MeshNetEngine.predict``, then
 for a plain unoptimised run of the same pipeline and crops (each network at once by ``MeshNet.forward``:
@@ -66,11 +66,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--skip-plain", action="store_true", help="time only the engine")
+    parser.add_argument("--tta", action="store_true", help="the engine with its test-time left-right flip")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     image = nb.load(args.t1w)
-    engine = MeshNetEngine(device=args.device, omp_nthreads=args.threads)
+    engine = MeshNetEngine(device=args.device, omp_nthreads=args.threads, tta=args.tta)
     print(f"device {engine.device}, {torch.get_num_threads()} threads, image {image.shape}", flush=True)
     _, ours = _timed("MeshNetEngine.predict", lambda: engine.predict(image))
     if not args.skip_plain:

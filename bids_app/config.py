@@ -74,6 +74,8 @@ class Segmentation:
     """SynthSeg's fast mode."""
     qc: bool = False
     """SynthSeg's quality-control scores."""
+    tta: bool = False
+    """meshnet: test-time left-right flip, with the SelfConsistency score in the sidecar."""
     write_probseg: bool = False
     """Also write posterior maps."""
     bias_correction: bool = False
@@ -88,7 +90,7 @@ class Segmentation:
     def settings(self) -> dict:
         """What decides the outputs (not where they are computed): compared on reruns."""
         keys = ("engine", "model", "folds", "checkpoint", "parc", "synthseg_model", "robust", "fast", "qc",
-                "write_probseg", "bias_correction", "align_to", "brain_mask")
+                "tta", "write_probseg", "bias_correction", "align_to", "brain_mask")
         return {key: _plain(getattr(self, key)) for key in keys}
 
     def preprocessing(self) -> dict:

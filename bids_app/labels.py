@@ -141,3 +141,9 @@ def homologous_pairs(indices) -> list[tuple[int, int]]:
             if other in present:
                 pairs.append((index, other))
     return pairs
+
+
+def flip_permutation(labels) -> list[int]:
+    """For each channel, the channel of its left/right homolog (itself for midline labels)."""
+    labels = list(labels)
+    return [labels.index(homolog(label)) if homolog(label) in labels else i for i, label in enumerate(labels)]

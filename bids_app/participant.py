@@ -115,7 +115,7 @@ def engine_options(config: Config) -> dict:
                 companion_weights(weights, name)  # missing: one line now, not a crash in the workflow
         return {"weights": str(weights), "robust": segmentation.robust,
                 "parc": segmentation.parc, "fast": segmentation.fast, "qc": segmentation.qc}
-    return {"parc": segmentation.parc}
+    return {"parc": segmentation.parc, "tta": segmentation.tta}
 
 
 def update_dseg_tsv(output_dir: Path, labels, desc: str | None = None) -> Path:

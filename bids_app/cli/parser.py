@@ -136,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--qc", action="store_true",
                      help="synthseg: SynthSeg 2.0's quality-control scores per structure group in the dseg sidecar "
                      "(needs synthseg_qc_2.0.h5 in the model cache or beside --synthseg-model)")
+    seg.add_argument("--tta", action="store_true",
+                     help="meshnet: also segment the head mirrored left-right and average both passes (about 1.2x "
+                     "the time); their per-structure Dice goes into the sidecar as SelfConsistency, and a "
+                     "structure below 0.3 is a quality flag. synthseg does this flip itself (not with --fast or "
+                     "--robust)")
     seg.add_argument("--write-probseg", action="store_true",
                      help="also write posterior maps as _label-<name>_probseg.nii.gz (meshnet, synthseg, nnunet)")
     seg.add_argument("--desc", action="append", type=_desc, metavar="DESC",
@@ -255,6 +260,9 @@ def parse_args(argv=None) -> argparse.Namespace:
             parser.error("--engine nnunet needs --model (a trained nnU-Net model folder)")
         if args.model and args.engine != "nnunet":
             parser.error(f"--model is an nnU-Net model folder; it does not apply to --engine {args.engine}")
+        if args.tta and args.engine != "meshnet":
+            parser.error(f"--tta is MeshNet's test-time flip; it does not apply to --engine {args.engine} (SynthSeg "
+                         "already averages a left-right flipped pass, except with --fast or --robust)")
         if args.desc and len(args.desc) > 1:
             parser.error("participant takes one --desc")
         args.desc = args.desc[0] if args.desc else args.engine

@@ -13,6 +13,8 @@ class MeshNetSegmentInputSpec(SegmentInputSpec):
         False, usedefault=True,
         desc="keep the Desikan-Killiany cortical parcels (else cortex is Left/Right-Cerebral-Cortex)",
     )
+    tta = traits.Bool(False, usedefault=True,
+                      desc="also segment the head mirrored left-right, average both, record their agreement")
     reference = File(exists=True, desc="the T1w whose grid the outputs take (default: in_file's); labels come "
                                        "from resampled posteriors where it is not the engine grid's lattice")
 
@@ -27,7 +29,7 @@ class MeshNetSegment(SegmentBase):
 
         engine = MeshNetEngine(
             device=self.inputs.device, omp_nthreads=self.inputs.omp_nthreads, parc=self.inputs.parc,
-            probabilities=self.inputs.write_probseg,
+            probabilities=self.inputs.write_probseg, tta=self.inputs.tta,
         )
         reference = nb.load(self.inputs.reference) if isdefined(self.inputs.reference) else None
         return engine.predict(nb.load(in_file), reference=reference)

@@ -8,7 +8,9 @@ The checks are wide on purpose: they catch a failed or mirrored segmentation, no
   (ADNI) and large heads pass);
 - each Left structure lies on the subject's left of the midline in world (RAS) space, its Right homolog on
   the right; the midline is the mean left-right position of all subcortical voxels;
-- with a whole-brain labelling (cortex labelled), a brain volume within :data:`BRAIN_VOLUME_MM3`.
+- with a whole-brain labelling (cortex labelled), a brain volume within :data:`BRAIN_VOLUME_MM3`;
+- with the test-time flip (``--tta``), each structure's plain and mirrored pass agree (``SelfConsistency``
+  in the engine's provenance, :mod:`bids_app.utils.mirror`).
 
 A failed check does not remove the outputs: it is recorded as ``QualityFlags`` in the sidecar and the
 report, and the run counts the image as failed.
@@ -16,14 +18,17 @@ report, and the run counts the image as failed.
 
 from __future__ import annotations
 
+import json
 from importlib import resources
+from pathlib import Path
 
 import nibabel as nb
 import numpy as np
 import pandas as pd
-from nipype.interfaces.base import BaseInterfaceInputSpec, File, SimpleInterface, TraitedSpec, traits
+from nipype.interfaces.base import BaseInterfaceInputSpec, File, SimpleInterface, TraitedSpec, isdefined, traits
 
 from ..labels import LABELS, SUBCORTICAL, homologous_pairs, structure_name
+from ..utils.mirror import self_consistency_flags
 
 #: Bounds (mm^3) of one hemisphere's structure, by structure name without its hemisphere.
 VOLUME_BOUNDS: dict[str, tuple[float, float]] = {
@@ -97,6 +102,7 @@ def expected_structures(engine_labels=None) -> list[int]:
 class _PlausibilityInputSpec(BaseInterfaceInputSpec):
     in_file = File(exists=True, mandatory=True, desc="a label map with FreeSurfer numbers, on the T1w grid")
     expected_labels = traits.List(traits.Int, mandatory=True, desc="structures the engine must find")
+    provenance = File(exists=True, desc="the engine's provenance JSON (its SelfConsistency, if any, is checked)")
 
 
 class _PlausibilityOutputSpec(TraitedSpec):
@@ -112,5 +118,8 @@ class CheckPlausibility(SimpleInterface):
 
     def _run_interface(self, runtime):
         flags = plausibility_flags(nb.load(self.inputs.in_file), self.inputs.expected_labels)
+        if isdefined(self.inputs.provenance):
+            provenance = json.loads(Path(self.inputs.provenance).read_text())
+            flags += self_consistency_flags(provenance.get("SelfConsistency"))
         self._results.update(flags=flags, fields={"QualityFlags": flags})
         return runtime

@@ -89,6 +89,17 @@ def _quality_table(scores: dict | None) -> str:
     return "<h2>Quality control (SynthSeg)</h2>\n" + table.to_html(index=False, border=0)
 
 
+def _self_consistency_table(field: dict | None) -> str:
+    """The test-time flip's agreement per structure (``SelfConsistency``), or nothing without ``--tta``."""
+    if not field:
+        return ""
+    table = pd.DataFrame({"structure": list(field["Dice"]), "Dice plain vs mirrored": list(field["Dice"].values())})
+    table["flagged"] = ["yes" if name in field["Flagged"] else "" for name in table["structure"]]
+    return (f"<h2>Self-consistency (test-time flip)</h2><p class=\"note\">Dice between the labels of the head and "
+            f"of the head mirrored left-right (homologs swapped back); below {field['Threshold']} is a quality "
+            "flag. No reference needed.</p>\n" + table.to_html(index=False, border=0))
+
+
 def write_subject_report(out_file: str, *, title: str, source: str, figure: str, volumes: str, provenance: dict,
                          t1w: str, dseg: str, brain_mask: str | None = None, metadata: dict | None = None,
                          preprocessing: dict | None = None, flags: list[str] | None = None) -> str:
@@ -113,8 +124,10 @@ def write_subject_report(out_file: str, *, title: str, source: str, figure: str,
         "the cursor is named above the image.</p>" + viewer_html(t1w_image, dseg_image),
         "<h2>Structure volumes</h2>" + _volumes_html(volume_rows, brain_mask),
         _quality_table(provenance.get("QualityControl")),
+        _self_consistency_table(provenance.get("SelfConsistency")),
         "<h2>Provenance</h2>" + provenance_html({
-            "Segmentation": {key: value for key, value in provenance.items() if key != "QualityControl"},
+            "Segmentation": {key: value for key, value in provenance.items()
+                             if key not in ("QualityControl", "SelfConsistency")},
             "Preprocessing": preprocessing,
             "Run": {key: value for key, value in metadata.items() if key not in ("Description",)},
         }),

@@ -125,7 +125,7 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
                                   ("outputnode.provenance", "inputnode.preprocessing"),
                                   ("outputnode.header", "inputnode.header")]),
         (segmentation_wf, volumes, [("outputnode.dseg", "in_file")]),
-        (segmentation_wf, plausibility, [("outputnode.dseg", "in_file")]),
+        (segmentation_wf, plausibility, [("outputnode.dseg", "in_file"), ("outputnode.provenance", "provenance")]),
         (plausibility, report, [("flags", "quality_flags")]),
         (plausibility, outputs_wf, [("fields", "inputnode.quality")]),
         (preproc_wf, plot, [("outputnode.t1w_valid", "t1w")]),

@@ -24,7 +24,7 @@ DESCRIPTOR = REPO / "boutiques.json"
 INVOCATIONS = [
     {"bids_dir": "bids", "output_dir": "out", "analysis_level": "participant",
      "participant_label": ["01", "sub-02"], "session_label": ["1"], "skip_bids_validation": True,
-     "engine": "meshnet", "parc": True, "write_probseg": True, "desc": "meshnetparc",
+     "engine": "meshnet", "parc": True, "tta": True, "write_probseg": True, "desc": "meshnetparc",
      "bias_correction": True, "align_to": "MNI152NLin2009cAsym", "brain_mask": "template",
      "device": "cpu", "nprocs": 2, "omp_nthreads": 1, "work_dir": "work", "overwrite": True, "verbose": True},
     {"bids_dir": "bids", "output_dir": "out", "analysis_level": "participant", "engine": "nnunet",

@@ -24,6 +24,15 @@ def test_engine_defaults_to_meshnet_without_a_model(bids_dir, tmp_path):
     assert (args.engine, args.desc) == ("meshnet", "meshnet")
 
 
+def test_tta_is_meshnet_only(bids_dir, tmp_path, capsys):
+    assert parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "--tta"]).tta is True
+    assert parse_args([str(bids_dir), str(tmp_path / "out"), "participant"]).tta is False
+    with pytest.raises(SystemExit) as error:
+        parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "--engine", "synthseg", "--tta"])
+    assert error.value.code == 2
+    assert "--tta is MeshNet's test-time flip; it does not apply to --engine synthseg" in capsys.readouterr().err
+
+
 def test_model_implies_nnunet_and_desc_follows(bids_dir, tmp_path):
     model = tmp_path / "model"
     model.mkdir()

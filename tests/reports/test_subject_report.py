@@ -39,7 +39,9 @@ def subject(shared_data, tmp_path_factory):
     provenance = folder / "provenance.json"
     provenance.write_text(json.dumps({"Engine": "meshnet", "Model": "model21_104class",
                                       "BrainExtractionModel": "mindgrab", "Device": "cpu",
-                                      "SegmentationSeconds": 27.5}))
+                                      "SegmentationSeconds": 27.5, "TestTimeFlip": True,
+                                      "SelfConsistency": {"Dice": {"Left-Caudate": 0.94, "Right-Caudate": 0.21},
+                                                          "Threshold": 0.3, "Flagged": ["Right-Caudate"]}}))
     return {**paths, "volumes": volumes, "provenance": provenance, "folder": folder}
 
 
@@ -87,6 +89,10 @@ def test_report_page_content(report, subject):
     assert "<td>BiasCorrectionParameters / ShrinkFactor</td><td><code>4</code></td>" in page
     assert "Source: <code>bids:raw:sub-01/anat/sub-01_T1w.nii.gz</code>" in page
     assert "http://" not in page.split("<script>")[0] and "src=\"http" not in page, "nothing fetched"
+    consistency = page.split("<h2>Self-consistency (test-time flip)</h2>")[1].split("<h2>")[0]
+    assert "below 0.3 is a quality flag" in consistency
+    assert re.search(r"<td>Right-Caudate</td>\s*<td>0.21</td>\s*<td>yes</td>", consistency)
+    assert re.search(r"<td>Left-Caudate</td>\s*<td>0.94</td>\s*<td></td>", consistency)
 
 
 def test_viewer_images_are_compact_and_keep_names(subject):

@@ -27,6 +27,20 @@ def test_one_branch_per_t1w(tmp_path, engine, options):
     assert ("ds_brain_mask" in sinks) == (engine == "meshnet")
 
 
+def test_tta_reaches_the_engine_and_its_self_consistency_the_plausibility_check(tmp_path):
+    t1w = Path("sub-01/anat/sub-01_T1w.nii.gz")
+    workflow = init_subseg_wf(t1w_files=[t1w], metadata={t1w: {}}, output_dir=tmp_path / "out",
+                              work_dir=tmp_path / "work", engine="meshnet", engine_options={"parc": False, "tta": True},
+                              desc="meshnet", device="cpu", omp_nthreads=1)
+    graph = workflow._create_flat_graph()
+    segment = next(node for node in graph.nodes() if node.name == "segment_meshnet")
+    plausibility = next(node for node in graph.nodes() if node.name == "plausibility")
+    assert segment.inputs.tta is True
+    into_check = [dest for source in graph.predecessors(plausibility)
+                  for _, dest in graph.get_edge_data(source, plausibility)["connect"]]
+    assert "provenance" in into_check  # the engine's provenance JSON, which holds SelfConsistency
+
+
 def test_branch_names_are_node_safe():
     assert branch_name(Path("sub-03_ses-2_acq-tilted_T1w.nii.gz")) == "sub_03_ses_2_acq_tilted_wf"
 

@@ -22,6 +22,7 @@ from ...utils.checksums import sha256_of
 from ...utils.conform import conform, lies_on_lattice, resample_like
 from ...utils.device import select_device
 from ...utils.memory import keep_freed_memory
+from ...utils.mirror import add_unmirrored, left_right_axis, mirrored_groups, self_consistency
 from ...utils.soft_return import soft_labels
 from ..base import Segmentation
 from . import inference
@@ -89,15 +90,18 @@ class MeshNetEngine:
     ``parc=True`` keeps the Desikan-Killiany cortical parcels (1001-1035, 2001-2035); otherwise they become
     Left/Right-Cerebral-Cortex (3/42). ``probabilities=True`` adds softmax posteriors per output label
     (summed over the classes merged into it; float32, one full volume per label: about 2.5 GB on a 256^3
-    grid without ``parc``, 7 GB with it).
+    grid without ``parc``, 7 GB with it). ``tta=True`` also segments the head mirrored along its left-right
+    axis (:mod:`bids_app.utils.mirror`), averages both passes' posteriors and records their agreement as
+    ``SelfConsistency`` in the provenance.
     """
 
-    def __init__(self, device="auto", omp_nthreads=None, parc=False, probabilities=False):
+    def __init__(self, device="auto", omp_nthreads=None, parc=False, probabilities=False, tta=False):
         self.device = select_device(device, omp_nthreads)
         if self.device.type == "cpu":
             keep_freed_memory()
         self.parc = bool(parc)
         self.probabilities = bool(probabilities)
+        self.tta = bool(tta)
         self.segmenter = load_packaged_model(SEGMENTATION_MODEL)
         self.extractor = load_packaged_model(BRAIN_MODEL)
         for model in (self.segmenter, self.extractor):
@@ -123,6 +127,7 @@ class MeshNetEngine:
             "BrainExtractionSHA256": self.extractor.sha256,
             "Device": str(self.device),
             "Parc": self.parc,
+            "TestTimeFlip": self.tta,
         }
 
     def predict(self, image: nb.spatialimages.SpatialImage, reference=None) -> Segmentation:
@@ -140,7 +145,8 @@ class MeshNetEngine:
         volume = min_max(uint8_intensities(np.asanyarray(conformed.dataobj), source), source)
         brain = self._brain_mask(volume)
         soft = not lies_on_lattice(conformed, target)
-        labels, box, posteriors = self._segment(volume, brain, with_posteriors=self.probabilities or soft)
+        lr_axis = left_right_axis(conformed.affine)
+        labels, box, posteriors, consistency = self._segment(volume, brain, self.probabilities or soft, lr_axis)
         grid = _on_grid(conformed, target)
         if soft:
             box_affine = conformed.affine.copy()
@@ -152,6 +158,8 @@ class MeshNetEngine:
             labels_image = grid(labels, 0)
         provenance = {**self.provenance, "ReturnToInputGrid": "posteriors resampled linearly, then argmax" if soft
                       else "exact (the input's own voxel lattice)"}
+        if consistency is not None:
+            provenance["SelfConsistency"] = consistency
         segmentation = Segmentation(
             labels=labels_image, provenance=provenance, masks={"brain": grid(brain.astype(np.uint8), 0)}
         )
@@ -173,15 +181,35 @@ class MeshNetEngine:
         LOGGER.info("MeshNet: mindgrab brain mask of %d voxels", int(mask.sum()))
         return mask
 
-    def _segment(self, volume: np.ndarray, brain: np.ndarray, with_posteriors: bool):
-        """Labels on the whole grid, the crop box, and the posteriors (per output label) inside the box."""
+    def _segment(self, volume: np.ndarray, brain: np.ndarray, with_posteriors: bool, lr_axis: int):
+        """Labels on the whole grid, the crop box, the posteriors (per output label) inside the box, and the
+        self-consistency of the test-time flip (None without ``tta``)."""
         box = bounding_box(brain, SEGMENTATION_CROP_PADDING)
-        groups = self._class_to_output if with_posteriors else None
+        groups = self._class_to_output if with_posteriors or self.tta else None
         classes, posteriors = inference.classify(self.segmenter.network, self._tensor(volume[box]), groups)
         labels = np.zeros(volume.shape, np.int16)
         labels[box] = self._class_to_label.to(classes.device)[classes].cpu().numpy()
         LOGGER.info("MeshNet: labelled a %s box", "x".join(str(s.stop - s.start) for s in box))
-        return largest_component(labels), box, None if posteriors is None else posteriors.cpu().numpy()
+        posteriors = None if posteriors is None else posteriors.cpu().numpy()
+        consistency = None
+        if self.tta:
+            posteriors, consistency = self._average_with_mirrored(volume[box], labels[box], posteriors, lr_axis)
+            labels[box] = np.asarray(self.output_labels, np.int16)[posteriors.argmax(0)]
+        return largest_component(labels), box, posteriors, consistency
+
+    def _average_with_mirrored(self, volume: np.ndarray, plain: np.ndarray, posteriors: np.ndarray, lr_axis: int):
+        """Segment ``volume`` mirrored along ``lr_axis``; the mean of both passes' posteriors (in place of
+        ``posteriors``) and the Dice between the plain labels and the mirrored pass's labels."""
+        groups = torch.from_numpy(mirrored_groups(self._class_to_output.numpy(), self.output_labels))
+        _, mirrored = inference.classify(self.segmenter.network, self._tensor(np.flip(volume, lr_axis)), groups)
+        mirrored = mirrored.cpu().numpy()
+        mirrored_labels = np.flip(np.asarray(self.output_labels)[mirrored.argmax(0)], lr_axis)
+        consistency = self_consistency(plain, mirrored_labels)
+        LOGGER.info("MeshNet: test-time flip, plain and mirrored pass agree at Dice %s",
+                    ", ".join(f"{name} {dice:.2f}" for name, dice in consistency["Dice"].items()))
+        add_unmirrored(posteriors, mirrored, lr_axis)
+        posteriors *= 0.5
+        return posteriors, consistency
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(self.device)

@@ -26,6 +26,7 @@ from bids_app.utils.checksums import sha256_of
 from bids_app.utils.conform import lies_on_lattice, resample_like
 from bids_app.utils.device import select_device
 from bids_app.utils.memory import keep_freed_memory
+from bids_app.utils.mirror import left_right_axis
 from bids_app.utils.soft_return import soft_labels
 
 LOGGER = logging.getLogger("subseg")
@@ -134,7 +135,7 @@ class SynthSegEngine:
             image = nb.Nifti1Image(np.asanyarray(image.dataobj), image.affine)
         grid = pipeline.network_grid(image)
         padded, inside, source = pipeline.fit_shape(pipeline.rescale(grid.get_fdata(dtype=np.float32)), self.crop)
-        lr_axis = pipeline.left_right_axis(grid.affine)
+        lr_axis = left_right_axis(grid.affine)
         tensor = torch.from_numpy(padded)[None, None].to(self.device)
         provenance = self.provenance()
         with torch.inference_mode():

@@ -4,9 +4,6 @@ The channel order is the sorted list of labels (SynthSeg sorts its label table w
 
 >>> len(SEGMENTATION_LABELS["2.0"]), len(SEGMENTATION_LABELS["1.0"]), len(PARCELLATION_LABELS)
 (33, 32, 69)
->>> labels = SEGMENTATION_LABELS["2.0"]
->>> labels[flip_permutation(labels)[labels.index(17)]]
-53
 >>> [QC_NAMES[group - 1] for group in qc_groups((0, 17, 53, 24))[1:3]]
 ['hippocampus+amygdala', 'hippocampus+amygdala']
 """
@@ -57,12 +54,6 @@ def qc_groups(labels) -> list[int]:
     right = {homolog(label): group for label, group in _QC_GROUP_OF.items() if homolog(label) is not None}
     groups = {**_QC_GROUP_OF, **right}
     return [groups.get(int(label), 0) for label in labels]
-
-
-def flip_permutation(labels) -> list[int]:
-    """For each channel, the channel of its left/right homolog (itself for midline labels)."""
-    labels = list(labels)
-    return [labels.index(homolog(label)) if homolog(label) in labels else i for i, label in enumerate(labels)]
 
 
 def topology_classes(labels) -> list[tuple[int, ...]]:

@@ -20,8 +20,8 @@ from bids_app.engines.synthseg.labels import (
     PARCELLATION_LABELS,
     ROBUST_GROUPS,
     SEGMENTATION_LABELS,
-    flip_permutation,
 )
+from bids_app.labels import flip_permutation
 from bids_app.utils.torch_conv import channels_last
 from bids_app.utils.torch_conv import conv3d as fast_conv3d
 

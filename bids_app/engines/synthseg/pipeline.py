@@ -26,16 +26,6 @@ MIN_SHAPE = 128
 RESOLUTION_TOLERANCE = 0.05
 
 
-def left_right_axis(affine) -> int:
-    """The voxel axis that runs left-right, read from the orientation of ``affine``.
-
-    >>> left_right_axis(np.diag([1, 1, 1, 1])), left_right_axis(np.array([[0, 0, -1, 0], [1, 0, 0, 0],
-    ...     [0, 1, 0, 0], [0, 0, 0, 1]]))
-    (0, 2)
-    """
-    return [code in "LR" for code in nb.aff2axcodes(affine)].index(True)
-
-
 def resample_to_1mm(data: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """SynthSeg's ``resample_volume`` to 1 mm: blur with sigma 0.25/factor when downsampling, then trilinear
     interpolation on a grid whose first voxel centre keeps the original field of view."""

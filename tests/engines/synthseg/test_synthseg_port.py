@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from bids_app.engines.synthseg.convert import WeightsMismatchError, load_keras_weights
-from bids_app.engines.synthseg.labels import SEGMENTATION_LABELS, flip_permutation
+from bids_app.engines.synthseg.labels import SEGMENTATION_LABELS
+from bids_app.labels import flip_permutation
 from bids_app.engines.synthseg.network import SynthSegNetwork, UNet
 
 pytest.importorskip("tensorflow", reason="the Keras reference needs the test extra tensorflow-cpu")
