@@ -108,5 +108,5 @@ def test_labels_reach_the_group_level_from_the_command_line(tmp_path):
     from bids_app.cli.parser import parse_args
     from bids_app.config import Config
 
-    argv = [str(tmp_path), str(tmp_path / "out"), "group", "--labels", "Left-Hippocampus", "53"]
+    argv = [str(tmp_path), str(tmp_path / "derivatives" / "subseg"), "group", "--labels", "Left-Hippocampus", "53"]
     assert Config.from_args(parse_args(argv)).group_arguments()["labels"] == ["Left-Hippocampus", "53"]
