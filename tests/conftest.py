@@ -20,6 +20,17 @@ def shared_data(tmp_path_factory) -> Path:
     pytest.fail(message, pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def niivue_meshnet(shared_data):
+    """The niivue subject's norm.mgz and its segmentation by the default MeshNet engine, computed once."""
+    import nibabel as nb
+
+    from bids_app.engines.meshnet import MeshNetEngine
+
+    image = nb.load(shared_data / "niivue" / "norm.mgz")
+    return image, MeshNetEngine().predict(image)
+
+
 #: FreeSurfer labels of the tiny nnU-Net model: L/R thalamus, caudate, putamen, hippocampus, lateral ventricle.
 TINY_NNUNET_LABELS = (10, 49, 11, 50, 12, 51, 17, 53, 4, 43)
 

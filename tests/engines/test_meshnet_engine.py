@@ -30,8 +30,8 @@ def niivue(shared_data) -> tuple[nb.spatialimages.SpatialImage, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def niivue_segmentation(engine, niivue):
-    return engine.predict(niivue[0])
+def niivue_segmentation(niivue_meshnet):
+    return niivue_meshnet[1]
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:

@@ -70,11 +70,11 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.mark.slow
-def test_segmentation_unchanged_by_int16_storage_offset_and_spikes(norm):
-    engine = MeshNetEngine()
-    plain = np.asanyarray(engine.predict(norm).labels.dataobj)
+def test_segmentation_unchanged_by_int16_storage_offset_and_spikes(niivue_meshnet):
+    norm, segmentation = niivue_meshnet
+    plain = np.asanyarray(segmentation.labels.dataobj)
     stored, _ = _as_scanner_stores_it(np.asanyarray(norm.dataobj))
-    perturbed = np.asanyarray(engine.predict(nb.Nifti1Image(stored, norm.affine)).labels.dataobj)
+    perturbed = np.asanyarray(MeshNetEngine().predict(nb.Nifti1Image(stored, norm.affine)).labels.dataobj)
     assert np.mean(plain == perturbed) > 0.999
     for label in SUBCORTICAL:
         assert _dice(plain == label, perturbed == label) > 0.97, label
