@@ -31,6 +31,24 @@ def niivue_meshnet(shared_data):
     return image, MeshNetEngine().predict(image)
 
 
+@pytest.fixture(scope="session")
+def quick_start(tmp_path_factory) -> Path:
+    """The README's quick start as a user runs it: a bare clone in an empty folder, then every marked block in
+    order (the lean install, ``subseg sample``, participant, group). Returns the clone."""
+    import os
+    import subprocess
+
+    from readme_blocks import REPO, run_block, sample_blocks
+
+    clone = tmp_path_factory.mktemp("quick_start") / "subseg"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("PYTHONPATH", "VIRTUAL_ENV") and not name.startswith("SUBSEG_")}
+    for block in sample_blocks():
+        run_block(block, clone, env=env)
+    return clone
+
+
 #: FreeSurfer labels of the tiny nnU-Net model: L/R thalamus, caudate, putamen, hippocampus, lateral ventricle.
 TINY_NNUNET_LABELS = (10, 49, 11, 50, 12, 51, 17, 53, 4, 43)
 

@@ -29,17 +29,15 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def meshnet_run(sample_bids, tmp_path_factory):
-    """Every T1w of the sample dataset through the default engine, two at a time."""
-    out = tmp_path_factory.mktemp("meshnet") / "out"
-    work = out.parent / "work"
-    result = run_subseg(sample_bids, out, "participant", "-w", work, "--nprocs", 2, "--omp-nthreads", 1)
-    return out, work, result
+def meshnet_run(quick_start):
+    """Every T1w of the sample dataset through the default engine: the README's quick start, run as written in a
+    fresh clone (derivatives, work folder, BIDS folder)."""
+    return quick_start / "sample_bids/derivatives/subseg", quick_start / "work", quick_start / "sample_bids"
 
 
 @pytest.mark.slow
-def test_derivatives_are_named_and_on_the_input_grid(sample_bids, meshnet_run):
-    out, _, _ = meshnet_run
+def test_derivatives_are_named_and_on_the_input_grid(meshnet_run):
+    out, _, sample_bids = meshnet_run
     for t1w in sorted(sample_bids.glob("sub-*/**/anat/*_T1w.nii.gz")):
         relative = t1w.relative_to(sample_bids)
         dseg_path = out / relative.parent / relative.name.replace("_T1w.nii.gz", "_desc-meshnet_dseg.nii.gz")
@@ -73,8 +71,8 @@ def test_derivatives_are_named_and_on_the_input_grid(sample_bids, meshnet_run):
 
 
 @pytest.mark.slow
-def test_segmentation_agrees_with_freesurfer(sample_bids, meshnet_run):
-    out, _, _ = meshnet_run
+def test_segmentation_agrees_with_freesurfer(meshnet_run):
+    out, _, sample_bids = meshnet_run
     reference = np.asanyarray(nb.load(
         sample_bids / "derivatives/reference/sub-02/anat/sub-02_desc-aseg_dseg.nii.gz").dataobj)
     labels = np.asanyarray(nb.load(out / "sub-02/anat/sub-02_desc-meshnet_dseg.nii.gz").dataobj)
@@ -83,10 +81,10 @@ def test_segmentation_agrees_with_freesurfer(sample_bids, meshnet_run):
 
 
 @pytest.mark.slow
-def test_dataset_level_files_and_pybids_indexing(sample_bids, meshnet_run):
+def test_dataset_level_files_and_pybids_indexing(meshnet_run):
     from bids import BIDSLayout
 
-    out, _, _ = meshnet_run
+    out, _, sample_bids = meshnet_run
     description = json.loads((out / "dataset_description.json").read_text())
     assert description["DatasetType"] == "derivative"
     assert description["GeneratedBy"][0]["Name"] == "subseg"
@@ -103,8 +101,8 @@ def test_dataset_level_files_and_pybids_indexing(sample_bids, meshnet_run):
 
 
 @pytest.mark.slow
-def test_rerun_keeps_up_to_date_outputs_and_overwrite_redoes(sample_bids, meshnet_run):
-    out, work, _ = meshnet_run
+def test_rerun_keeps_up_to_date_outputs_and_overwrite_redoes(meshnet_run):
+    out, work, sample_bids = meshnet_run
     dseg = out / "sub-01/anat/sub-01_desc-meshnet_dseg.nii.gz"
     before = dseg.stat().st_mtime_ns
     rerun = run_subseg(sample_bids, out, "participant", "-w", work, "--participant-label", "01")
