@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="meshnet: also segment the head mirrored left-right and average both passes (about 1.2x "
                      "the time); their per-structure Dice goes into the sidecar as SelfConsistency, and a "
                      "structure below 0.3 is a quality flag. synthseg does this flip itself (not with --fast or "
-                     "--robust)")
+                     "--robust) and records the same SelfConsistency")
     seg.add_argument("--write-probseg", action="store_true",
                      help="also write posterior maps as _label-<name>_probseg.nii.gz (meshnet, synthseg, nnunet)")
     seg.add_argument("--desc", action="append", type=_desc, metavar="DESC",
