@@ -137,10 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="synthseg: SynthSeg 2.0's quality-control scores per structure group in the dseg sidecar "
                      "(needs synthseg_qc_2.0.h5 in the model cache or beside --synthseg-model)")
     seg.add_argument("--tta", action="store_true",
-                     help="meshnet: also segment the head mirrored left-right and average both passes (about 1.2x "
+                     help="meshnet: also segment the head mirrored left-right and average both passes (about 1.3x "
                      "the time); their per-structure Dice goes into the sidecar as SelfConsistency, and a "
                      "structure below 0.3 is a quality flag. synthseg does this flip itself (not with --fast or "
-                     "--robust)")
+                     "--robust) and records the same SelfConsistency")
     seg.add_argument("--write-probseg", action="store_true",
                      help="also write posterior maps as _label-<name>_probseg.nii.gz (meshnet, synthseg, nnunet)")
     seg.add_argument("--desc", action="append", type=_desc, metavar="DESC",

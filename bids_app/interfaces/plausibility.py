@@ -9,7 +9,7 @@ The checks are wide on purpose: they catch a failed or mirrored segmentation, no
 - each Left structure lies on the subject's left of the midline in world (RAS) space, its Right homolog on
   the right; the midline is the mean left-right position of all subcortical voxels;
 - with a whole-brain labelling (cortex labelled), a brain volume within :data:`BRAIN_VOLUME_MM3`;
-- with the test-time flip (``--tta``), each structure's plain and mirrored pass agree (``SelfConsistency``
+- with a test-time flip (MeshNet's ``--tta``, SynthSeg's own), each structure's two passes agree (``SelfConsistency``
   in the engine's provenance, :mod:`bids_app.utils.mirror`).
 
 A failed check does not remove the outputs: it is recorded as ``QualityFlags`` in the sidecar and the

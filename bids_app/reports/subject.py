@@ -90,7 +90,7 @@ def _quality_table(scores: dict | None) -> str:
 
 
 def _self_consistency_table(field: dict | None) -> str:
-    """The test-time flip's agreement per structure (``SelfConsistency``), or nothing without ``--tta``."""
+    """The test-time flip's agreement per structure (``SelfConsistency``), or nothing without a test-time flip."""
     if not field:
         return ""
     table = pd.DataFrame({"structure": list(field["Dice"]), "Dice plain vs mirrored": list(field["Dice"].values())})

@@ -40,10 +40,24 @@ def mirrored_groups(groups, labels) -> np.ndarray:
     return np.asarray(flip_permutation(labels))[np.asarray(groups)]
 
 
-def add_unmirrored(posteriors: np.ndarray, mirrored: np.ndarray, axis: int) -> None:
+def add_unmirrored(posteriors: np.ndarray, mirrored: np.ndarray, axis: int, start: int = 0) -> slice:
     """Add ``mirrored`` (C, X, Y, Z), grouped by :func:`mirrored_groups`, flipped back along voxel ``axis``,
-    to ``posteriors`` in place."""
-    posteriors += np.flip(mirrored, axis + 1)
+    to ``posteriors`` in place; the planes along X that it went to.
+
+    ``mirrored`` may be a slab of the mirrored pass: its planes ``start:start + len`` along X, so the mirrored
+    pass never needs to be held whole.
+
+    >>> posteriors = np.zeros((1, 4, 1, 1))
+    >>> add_unmirrored(posteriors, np.arange(2.0).reshape(1, 2, 1, 1), axis=0, start=1)
+    slice(1, 3, None)
+    >>> posteriors.ravel().tolist()
+    [0.0, 1.0, 0.0, 0.0]
+    """
+    depth, planes = posteriors.shape[1], mirrored.shape[1]
+    first = depth - start - planes if axis == 0 else start
+    target = posteriors[:, first:first + planes]
+    target += np.flip(mirrored, axis + 1)
+    return slice(first, first + planes)
 
 
 def self_consistency(plain: np.ndarray, mirrored: np.ndarray, structures=SUBCORTICAL) -> dict:

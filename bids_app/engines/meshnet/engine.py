@@ -199,15 +199,21 @@ class MeshNetEngine:
 
     def _average_with_mirrored(self, volume: np.ndarray, plain: np.ndarray, posteriors: np.ndarray, lr_axis: int):
         """Segment ``volume`` mirrored along ``lr_axis``; the mean of both passes' posteriors (in place of
-        ``posteriors``) and the Dice between the plain labels and the mirrored pass's labels."""
+        ``posteriors``) and the Dice between the plain labels and the mirrored pass's labels.
+
+        The mirrored pass's posteriors are added slab by slab as they come, never held whole.
+        """
         groups = torch.from_numpy(mirrored_groups(self._class_to_output.numpy(), self.output_labels))
-        _, mirrored = inference.classify(self.segmenter.network, self._tensor(np.flip(volume, lr_axis)), groups)
-        mirrored = mirrored.cpu().numpy()
-        mirrored_labels = np.flip(np.asarray(self.output_labels)[mirrored.argmax(0)], lr_axis)
+        numbers = np.asarray(self.output_labels, np.int16)
+        mirrored_labels = np.empty(volume.shape, np.int16)
+        mirrored_volume = self._tensor(np.flip(volume, lr_axis))
+        for start, piece in inference.posterior_slabs(self.segmenter.network, mirrored_volume, groups):
+            piece = piece.cpu().numpy()
+            planes = add_unmirrored(posteriors, piece, lr_axis, start)
+            mirrored_labels[planes] = np.flip(numbers[piece.argmax(0)], lr_axis)
         consistency = self_consistency(plain, mirrored_labels)
         LOGGER.info("MeshNet: test-time flip, plain and mirrored pass agree at Dice %s",
                     ", ".join(f"{name} {dice:.2f}" for name, dice in consistency["Dice"].items()))
-        add_unmirrored(posteriors, mirrored, lr_axis)
         posteriors *= 0.5
         return posteriors, consistency
 

@@ -3,8 +3,9 @@
 Activations are kept channels-last (faster dilated convolutions on CPU, contiguous slabs). Each convolution
 is computed slab by slab along the first spatial axis (each slab reads its dilation's worth
 of neighbouring planes), into one preallocated output; instance normalisation then uses the statistics of the
-whole output, as brainchop does. The last layer is never stored whole: each slab goes straight to argmax
-(and, when asked, softmax posteriors summed into output groups).
+whole output, as brainchop does. The last layer is never stored whole: each thinner slab goes straight to
+argmax (and, when asked, softmax posteriors summed into output groups), or to the caller
+(:func:`posterior_slabs`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from .network import NORM_EPSILON, ConvStep, MeshNet
 
 #: Planes per slab along the first axis: small enough to bound temporaries, large enough to keep oneDNN busy.
 SLAB = 32
+#: Planes per slab of the last layer: its many output channels (104 for aparc+aseg) make its slab, its softmax
+#: and their sums the largest temporaries of a run.
+LAST_SLAB = 8
 
 
 def features(network: MeshNet, volume: torch.Tensor, slab: int = SLAB) -> torch.Tensor:
@@ -42,22 +46,38 @@ def classify(
     come back as (n_groups, D, H, W) float32.
     """
     with torch.inference_mode():
-        hidden = features(network, volume, slab)
-        last = network.steps[-1]
-        depth = hidden.shape[2]
-        labels = torch.empty(hidden.shape[2:], dtype=torch.int64, device=hidden.device)
+        labels = torch.empty(volume.shape, dtype=torch.int64, device=volume.device)
         posteriors = None
         if groups is not None:
-            groups = groups.to(hidden.device)
-            posteriors = torch.zeros((int(groups.max()) + 1, *hidden.shape[2:]), device=hidden.device)
-        for start in range(0, depth, slab):
-            stop = min(depth, start + slab)
-            scores = _conv_slab(last, hidden, start, stop)
-            scores = last.activate_after(last.activate_inline(scores))[0]
+            groups = groups.to(volume.device)
+            posteriors = torch.zeros((int(groups.max()) + 1, *volume.shape), device=volume.device)
+        for start, scores in _score_slabs(network, volume, slab):
+            stop = start + scores.shape[1]
             labels[start:stop] = scores.argmax(0)
             if posteriors is not None:
                 posteriors[:, start:stop].index_add_(0, groups, torch.softmax(scores, 0))
         return labels, posteriors
+
+
+@torch.inference_mode()
+def posterior_slabs(network: MeshNet, volume: torch.Tensor, groups: torch.Tensor, slab: int = SLAB):
+    """Yield ``(start, posteriors)`` along the first axis of ``volume``: softmax posteriors summed by ``groups``
+    (as in :func:`classify`), (n_groups, planes, H, W) for planes ``start:start + planes``, never the whole."""
+    groups = groups.to(volume.device)
+    n_groups = int(groups.max()) + 1
+    for start, scores in _score_slabs(network, volume, slab):
+        posteriors = torch.zeros((n_groups, *scores.shape[1:]), device=scores.device)
+        yield start, posteriors.index_add_(0, groups, torch.softmax(scores, 0))
+
+
+def _score_slabs(network: MeshNet, volume: torch.Tensor, slab: int):
+    """Yield ``(start, scores)``: the last layer's activated output (classes, planes, H, W), slab by slab."""
+    hidden = features(network, volume, slab)
+    last = network.steps[-1]
+    depth = hidden.shape[2]
+    for start in range(0, depth, LAST_SLAB):
+        scores = _conv_slab(last, hidden, start, min(depth, start + LAST_SLAB))
+        yield start, last.activate_after(last.activate_inline(scores))[0]
 
 
 def _apply(step: ConvStep, x: torch.Tensor, slab: int) -> torch.Tensor:

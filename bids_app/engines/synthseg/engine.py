@@ -26,7 +26,7 @@ from bids_app.utils.checksums import sha256_of
 from bids_app.utils.conform import lies_on_lattice, resample_like
 from bids_app.utils.device import select_device
 from bids_app.utils.memory import keep_freed_memory
-from bids_app.utils.mirror import left_right_axis
+from bids_app.utils.mirror import left_right_axis, self_consistency
 from bids_app.utils.soft_return import soft_labels
 
 LOGGER = logging.getLogger("subseg")
@@ -79,13 +79,25 @@ def companion_weights(weights: str | Path, name: str) -> Path:
             f"{name} not found beside {weights} or in {cache_dir()}: {how_to_get(name)}") from None
 
 
+def flip_self_consistency(plain: torch.Tensor, mirrored: torch.Tensor, labels: np.ndarray, inside) -> dict:
+    """``SelfConsistency`` of SynthSeg's own test-time flip: per-structure Dice between the argmax labels of
+    its plain and its mirrored pass (:meth:`SynthSegNetwork.passes`), inside the unpadded ``inside`` box."""
+    plain_labels, mirrored_labels = (labels[posteriors[0].argmax(0).cpu().numpy()][inside]
+                                     for posteriors in (plain, mirrored))
+    consistency = self_consistency(plain_labels, mirrored_labels)
+    LOGGER.info("SynthSeg: plain and mirrored pass agree at Dice %s",
+                ", ".join(f"{name} {dice:.2f}" for name, dice in consistency["Dice"].items()))
+    return consistency
+
+
 class SynthSegEngine:
     """Construct once (loads the weights), then ``predict`` images: FreeSurfer labels on the input's grid.
 
     ``weights`` is a file or a file name in the cache (``synthseg_2.0.h5``); ``robust`` expects the robust
     file; ``parc`` and ``qc`` look for ``synthseg_parc_2.0.h5`` and ``synthseg_qc_2.0.h5`` beside it or in the
     cache (``qc`` adds SynthSeg's quality scores to the provenance); ``fast`` skips the left-right flip and
-    the per-structure connected components, as SynthSeg's ``--fast``.
+    the per-structure connected components, as SynthSeg's ``--fast``. Whenever the flip runs, the agreement
+    of its two passes goes into the provenance as ``SelfConsistency`` (as MeshNet's ``tta``).
     """
 
     CONFORM = CONFORM
@@ -112,6 +124,7 @@ class SynthSegEngine:
         name = f"SynthSeg{'-robust' if self.robust else ''} {self.version}"
         provenance = {
             "Engine": "synthseg",
+            "TestTimeFlip": self.network.flip,
             "Model": self.weights.name,
             "ModelSHA256": self.checksums[self.weights],
             "Version": f"{name} (PyTorch port of the published Keras weights)",
@@ -139,7 +152,12 @@ class SynthSegEngine:
         tensor = torch.from_numpy(padded)[None, None].to(self.device)
         provenance = self.provenance()
         with torch.inference_mode():
-            posteriors, parcellation = self.network(tensor, lr_axis)
+            plain, mirrored = self.network.passes(tensor, lr_axis)
+            if mirrored is not None:
+                provenance["SelfConsistency"] = flip_self_consistency(plain, mirrored, self.labels, inside)
+            posteriors = self.network.average(plain, mirrored)
+            del plain, mirrored
+            parcellation = None if self.network.parcellation is None else self.network.parcellate(tensor, posteriors)
             if self.qc_network is not None:  # on the network's raw argmax, as SynthSeg
                 groups = qc_input(posteriors[0].argmax(0), self.labels)
                 provenance["QualityControl"] = scores_by_group(self.qc_network(groups))

@@ -224,14 +224,23 @@ class SynthSegNetwork(nn.Module):
             return self.segmentation["unet2"](torch.cat([image, groups], dim=1))
         return blur(self.segmentation["unet"](image), self.kernel)
 
+    def passes(self, image: torch.Tensor, lr_axis: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Posteriors of the plain pass on ``image`` (1, 1, D, H, W) and, with ``flip``, of the pass on the
+        image mirrored along spatial axis ``lr_axis``, mirrored back with left/right channels swapped."""
+        plain = self._segment_once(image)
+        if not self.flip:
+            return plain, None
+        dim = 2 + lr_axis
+        return plain, torch.flip(self._segment_once(torch.flip(image, [dim])), [dim])[:, self.swap]
+
+    @staticmethod
+    def average(plain: torch.Tensor, mirrored: torch.Tensor | None) -> torch.Tensor:
+        """The segmentation posteriors from :meth:`passes`: their mean, or the plain pass alone."""
+        return plain if mirrored is None else 0.5 * (plain + mirrored)
+
     def segment(self, image: torch.Tensor, lr_axis: int) -> torch.Tensor:
         """Segmentation posteriors of ``image`` (1, 1, D, H, W); ``lr_axis`` is its left-right spatial axis."""
-        posteriors = self._segment_once(image)
-        if self.flip:
-            dim = 2 + lr_axis
-            mirrored = self._segment_once(torch.flip(image, [dim]))
-            posteriors = 0.5 * (posteriors + torch.flip(mirrored, [dim])[:, self.swap])
-        return posteriors
+        return self.average(*self.passes(image, lr_axis))
 
     def parcellate(self, image: torch.Tensor, posteriors: torch.Tensor) -> torch.Tensor:
         """Parcellation posteriors, given the image and the segmentation posteriors (cortex mask as input)."""
