@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .engines import option_defaults, option_names
+
 
 @dataclass
 class Execution:
@@ -55,27 +57,12 @@ class Segmentation:
     """The engine and its model."""
 
     engine: str = "meshnet"
-    """meshnet, nnunet or synthseg."""
+    """A name in :data:`bids_app.engines.ENGINES`."""
     desc: str = "meshnet"
     """desc entity of the outputs."""
-    model: Path | None = None
-    """nnU-Net trained model folder."""
-    folds: list[str] | None = None
-    """nnU-Net folds; None for all present."""
-    checkpoint: str = "checkpoint_final.pth"
-    """nnU-Net checkpoint file name."""
-    parc: bool = False
-    """Keep cortical parcels (meshnet, synthseg)."""
-    synthseg_model: str | None = None
-    """SynthSeg weights: a name in the model cache or a path; None: the best one cached."""
-    robust: bool = False
-    """SynthSeg's robust network."""
-    fast: bool = False
-    """SynthSeg's fast mode."""
-    qc: bool = False
-    """SynthSeg's quality-control scores."""
-    tta: bool = False
-    """meshnet: test-time left-right flip, with the SelfConsistency score in the sidecar."""
+    options: dict = field(default_factory=option_defaults, metadata={"flatten": True})
+    """Every registered engine option by its flag's name (``model``, ``folds``, ``parc``, ``synthseg_model``,
+    ``tta`` ...); the chosen engine reads its own (:meth:`EngineSpec.options_from`)."""
     write_probseg: bool = False
     """Also write posterior maps."""
     bias_correction: bool = False
@@ -89,9 +76,10 @@ class Segmentation:
 
     def settings(self) -> dict:
         """What decides the outputs (not where they are computed): compared on reruns."""
-        keys = ("engine", "model", "folds", "checkpoint", "parc", "synthseg_model", "robust", "fast", "qc",
-                "tta", "write_probseg", "bias_correction", "align_to", "brain_mask")
-        return {key: _plain(getattr(self, key)) for key in keys}
+        settings = {"engine": self.engine, **self.options}
+        for key in ("write_probseg", "bias_correction", "align_to", "brain_mask"):
+            settings[key] = getattr(self, key)
+        return {key: _plain(value) for key, value in settings.items()}
 
     def preprocessing(self) -> dict:
         """Keyword arguments of the preprocessing workflow."""
@@ -182,7 +170,10 @@ class Config:
         values = dict(vars(args), participant_labels=args.participant_label, session_labels=args.session_label,
                       log_level=log_level, plugin=args.nipype_plugin, plugin_args=args.nipype_plugin_args)
         args = argparse.Namespace(**values)
-        segmentation = pick(Segmentation) if args.analysis_level == "participant" else Segmentation()
+        segmentation = Segmentation()
+        if args.analysis_level == "participant":
+            segmentation = pick(Segmentation)
+            segmentation.options = {name: getattr(args, name) for name in option_names()}
         evaluation = Evaluation()
         if args.analysis_level == "group":
             args.descs = args.desc
@@ -205,11 +196,22 @@ class Config:
         lines = []
         for section in dataclasses.fields(self):
             lines.append(f"[{section.name}]")
-            for key, value in dataclasses.asdict(getattr(self, section.name)).items():
+            values = getattr(self, section.name)
+            for key, value in _flat_items(values):
                 if value is not None:
                     lines.append(f"{key} = {_toml_value(value)}")
             lines.append("")
         return "\n".join(lines)
+
+
+def _flat_items(section):
+    """A section's (key, value) pairs, with the items of fields marked ``flatten`` in place of the field."""
+    values = dataclasses.asdict(section)
+    for item in dataclasses.fields(section):
+        if item.metadata.get("flatten"):
+            yield from values[item.name].items()
+        else:
+            yield item.name, values[item.name]
 
 
 def _plain(value):

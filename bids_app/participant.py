@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import __version__
 from .config import Config
+from .engines import engine_spec
 from .errors import SubsegError
 from .labels import LABELS
 from .utils.atomic import atomic_write_text
@@ -86,36 +87,11 @@ def check_writable(folder: Path) -> None:
         raise OutputError(f"{folder}: cannot write there ({error.strerror or error})") from None
 
 
-def engine_options(config: Config) -> dict:
-    """Inputs of the engine's nipype interface, checked before any image is processed."""
+def engine_options(config: Config):
+    """The engine's typed options, checked (and resolved) before any image is processed."""
     segmentation = config.segmentation
-    if segmentation.engine == "nnunet":
-        from .engines.nnunet import read_checkpoints, validate_model_folder
-        from .utils.harmonization import compare_preprocessing, preprocessing_settings
-
-        read_checkpoints(validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint))
-        recorded = segmentation.model / "preprocessing.json"
-        warning = compare_preprocessing(
-            json.loads(recorded.read_text()) if recorded.is_file() else None,
-            preprocessing_settings(bias_correction=segmentation.bias_correction, template=segmentation.align_to,
-                                   brain_mask=segmentation.brain_mask))
-        if warning:
-            LOGGER.warning(warning)
-        options = {"model_dir": str(segmentation.model), "checkpoint": segmentation.checkpoint}
-        if segmentation.folds:
-            options["folds"] = list(segmentation.folds)
-        return options
-    if segmentation.engine == "synthseg":
-        from .engines.synthseg.engine import PARCELLATION_FILE, QC_FILE, companion_weights
-        from .engines.synthseg.weights import resolve
-
-        weights = resolve(segmentation.synthseg_model, segmentation.robust)
-        for wanted, name in ((segmentation.parc, PARCELLATION_FILE), (segmentation.qc, QC_FILE)):
-            if wanted:
-                companion_weights(weights, name)  # missing: one line now, not a crash in the workflow
-        return {"weights": str(weights), "robust": segmentation.robust,
-                "parc": segmentation.parc, "fast": segmentation.fast, "qc": segmentation.qc}
-    return {"parc": segmentation.parc, "tta": segmentation.tta}
+    spec = engine_spec(segmentation.engine)
+    return spec.engine_class().prepare(spec.options_from(segmentation.options), segmentation.preprocessing())
 
 
 def update_dseg_tsv(output_dir: Path, labels, desc: str | None = None) -> Path:
@@ -150,7 +126,7 @@ def run_participant(config: Config) -> int:
     check_distinct_outputs(t1w_files, execution.output_dir, segmentation.desc)
     check_before_images(device=segmentation.device, template=segmentation.align_to)
     options = engine_options(config)
-    model_labels = engine_labels(config)
+    model_labels = engine_spec(segmentation.engine).engine_class().model_labels(options)
     check_writable(execution.output_dir)
     check_writable(execution.work_dir)
     metadata = {t1w: dseg_metadata(t1w, config) for t1w in t1w_files}
@@ -222,17 +198,6 @@ def run_participant(config: Config) -> int:
     flagged = report_quality_flags(execution.output_dir, [t1w for t1w in t1w_files if t1w not in failed],
                                    segmentation.desc)
     return len(failed) + len(flagged)
-
-
-def engine_labels(config: Config) -> list[int] | None:
-    """FreeSurfer labels the engine's model outputs (nnU-Net: its dataset.json); None: every structure."""
-    segmentation = config.segmentation
-    if segmentation.engine != "nnunet":
-        return None
-    from .engines.nnunet import validate_model_folder
-
-    return list(validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint)
-                .freesurfer_labels[1:])
 
 
 def report_quality_flags(output_dir: Path, t1w_files, desc: str) -> list[Path]:

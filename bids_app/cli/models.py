@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 from urllib.error import URLError
 
+from importlib import import_module
+
+from bids_app.engines import ENGINES as ENGINE_SPECS
 from bids_app.engines.synthseg import weights
 
 LOGGER = logging.getLogger("subseg")
@@ -33,28 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: The MeshNet models inside the package: folder name -> description.
-MESHNET_MODELS = {
-    "mindgrab": "meshnet: brain extraction (brainchop's mindgrab), run before the segmentation",
-    "model21_104class": "meshnet: 104 FreeSurfer aparc+aseg classes (brainchop), the default engine's model",
-}
-
-
-def _list_meshnet() -> None:
-    from bids_app.engines.meshnet.engine import packaged_model_folder
-    from bids_app.utils.checksums import sha256_of
-
-    for name, description in MESHNET_MODELS.items():
-        weights_files = sorted(packaged_model_folder(name).glob("*.bin"))
-        size = sum(path.stat().st_size for path in weights_files)
-        print(f"meshnet/{name}\tbuilt-in\t{size}\tsha256:{sha256_of(*weights_files)}\t{description}")
-
-
 def _list() -> int:
     folder = weights.cache_dir()
     print(f"# cache: {folder}")
     print("name\tstatus\tbytes\tchecksum\tdescription")
-    _list_meshnet()
+    for spec in ENGINE_SPECS.values():
+        if spec.models:
+            module, function = spec.models.split(":")
+            print("\n".join(getattr(import_module(module), function)()))
     for known in weights.KNOWN.values():
         path = folder / known.name
         status = "present" if path.is_file() else "missing"

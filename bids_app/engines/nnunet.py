@@ -12,7 +12,7 @@ import contextlib
 import io
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -25,13 +25,14 @@ from ..training.mirroring import PLANS_KEY, homolog_permutation
 from ..utils.checksums import sha256_of
 from ..utils.conform import conform, resample_like
 from ..utils.device import select_device
-from .base import Segmentation
+from ..utils.harmonization import compare_preprocessing, preprocessing_settings
+from .base import RAS_GRID, CliOption, EngineSpec, Segmentation
 from .checkpoints import CheckpointError, load_checkpoint
 
 LOGGER = logging.getLogger("subseg")
 
 #: How the participant workflow conforms a T1w before :meth:`NNUNetEngine.predict` (exact reorientation).
-CONFORM = dict(orientation="RAS")
+CONFORM = RAS_GRID
 
 #: nnU-Net readers whose arrays are the NIfTI voxel array transposed to (z, y, x), spacing reversed to match.
 #: ``NibabelIOWithReorient`` reorients to RAS first, which a RAS-conformed image already is.
@@ -142,10 +143,59 @@ def read_checkpoints(model: ModelFolder) -> list[dict]:
         raise ModelError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class NNUNetOptions:
+    """``model``: the trained model folder; ``folds``: those to ensemble (None: every one present)."""
+
+    model: str | None = None
+    folds: tuple[str, ...] | None = None
+    checkpoint: str = "checkpoint_final.pth"
+
+
+SPEC = EngineSpec(
+    name="nnunet", engine="bids_app.engines.nnunet:NNUNetEngine", options=NNUNetOptions,
+    cli=(
+        CliOption(("--model",), "model", {
+            "metavar": "DIR",
+            "help": "nnU-Net trained model folder (dataset.json, plans.json, fold_N/checkpoint_*.pth)"}),
+        CliOption(("--folds",), "folds", {
+            "nargs": "+", "metavar": "FOLD",
+            "help": "participant: nnU-Net folds to ensemble (e.g. 0 1 2 3 4, or all); default: every fold in "
+            "--model. train: the one fold to train, 'all' (every training subject, the default) or '0' "
+            "(fold 0 of nnU-Net's seeded 5-fold split by subject; needs --train-size 5 or more)"}),
+        CliOption(("--checkpoint",), "checkpoint", {
+            "default": "checkpoint_final.pth", "help": "nnU-Net checkpoint file name"}),
+    ),
+    grid=CONFORM, mem_gb=4,
+)
+
+
 class NNUNetEngine:
     """A trained nnU-Net model, loaded once; :meth:`predict` segments one T1w in memory."""
 
-    CONFORM = CONFORM
+    @classmethod
+    def prepare(cls, options: NNUNetOptions, preprocessing: dict) -> NNUNetOptions:
+        """Read the model folder and its checkpoints; warn when it was trained with other preprocessing."""
+        model = validate_model_folder(options.model, options.folds, options.checkpoint)
+        read_checkpoints(model)
+        recorded = model.path / "preprocessing.json"
+        warning = compare_preprocessing(json.loads(recorded.read_text()) if recorded.is_file() else None,
+                                        preprocessing_settings(**preprocessing))
+        if warning:
+            LOGGER.warning(warning)
+        return replace(options, model=str(options.model), folds=tuple(options.folds) if options.folds else None)
+
+    @classmethod
+    def model_labels(cls, options: NNUNetOptions) -> list[int]:
+        """The FreeSurfer labels of the model's dataset.json."""
+        return list(validate_model_folder(options.model, options.folds, options.checkpoint).freesurfer_labels[1:])
+
+    @classmethod
+    def from_options(cls, options: NNUNetOptions, *, device: str, omp_nthreads: int,
+                     probabilities: bool) -> "NNUNetEngine":
+        return cls(options.model, folds=list(options.folds) if options.folds else None,
+                   checkpoint=options.checkpoint, device=device, omp_nthreads=omp_nthreads,
+                   probabilities=probabilities)
 
     def __init__(self, model_dir, folds=None, checkpoint: str = "checkpoint_final.pth", device: str = "auto",
                  omp_nthreads: int | None = None, probabilities: bool = False):
@@ -154,7 +204,7 @@ class NNUNetEngine:
         self.probabilities = probabilities
         self.device = select_device(device, omp_nthreads)
         self._predictor = self._load()
-        self.provenance = {
+        self._provenance = {
             "Engine": "nnunet",
             "Model": self.model.path.name,
             "ModelSHA256": sha256_of(self.model.path / "plans.json", self.model.path / "dataset.json",
@@ -215,8 +265,13 @@ class NNUNetEngine:
                     self.checkpoint)
         return predictor
 
-    def predict(self, image: nb.Nifti1Image) -> Segmentation:
-        """Segment ``image``; labels (FreeSurfer numbers) come back on its exact grid and affine.
+    def provenance(self) -> dict:
+        """What goes into the sidecar JSON."""
+        return dict(self._provenance)
+
+    def predict(self, image: nb.Nifti1Image, reference=None) -> Segmentation:
+        """Segment ``image``; labels (FreeSurfer numbers) come back on its exact grid and affine (``reference``
+        unused).
 
         Any voxel order works: the image is reoriented (exactly, no resampling) to :data:`CONFORM`'s RAS, the
         orientation subseg's training data are written in, and the labels are reoriented back.
@@ -233,7 +288,7 @@ class NNUNetEngine:
                 if output:
                     probabilities[freesurfer] = _on_grid_of(
                         np.asarray(posteriors[output], dtype=np.float32).transpose(2, 1, 0), ras, image, np.float32)
-        return Segmentation(labels=labels, provenance=dict(self.provenance), probabilities=probabilities)
+        return Segmentation(labels=labels, provenance=self.provenance(), probabilities=probabilities)
 
 
 def nnunet_input(image: nb.Nifti1Image) -> tuple[np.ndarray, dict]:
