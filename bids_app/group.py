@@ -18,13 +18,12 @@ from pathlib import Path
 import pandas as pd
 
 from bids_app.errors import SubsegError
-from bids_app.labels import LABELS
+from bids_app.labels import LABELS, resolve_labels
 from bids_app.metrics import longitudinal
 from bids_app.metrics.subject import ImageJob, score_or_reason
 from bids_app.metrics.symmetry import SWAP_THRESHOLD
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
-from bids_app.training.checks import resolve_labels
 from bids_app.utils.atomic import atomic_path
 from bids_app.utils.progress import Progress
 from bids_app.utils.reference_match import match_references

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
 from .config import Config
 from .engines import engine_spec
-from .errors import SubsegError
 from .labels import LABELS
 from .utils.atomic import atomic_write_text
 from .utils.checksums import sha256_of
@@ -27,25 +24,10 @@ from .utils.bids_io import (
 )
 from .utils.manifest import manifest_path, missing_outputs
 from .utils.preflight import check_before_images
+from .utils.versions import software_versions
+from .utils.writable import check_writable
 
 LOGGER = logging.getLogger("subseg")
-
-
-class OutputError(SubsegError):
-    """The output folder cannot be written."""
-
-
-def software_versions() -> dict:
-    """Versions of subseg and the libraries that shape its outputs."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {"subseg": __version__, "python": platform.python_version()}
-    for package in ("torch", "nnunetv2", "nibabel", "nipype", "numpy", "scipy"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return versions
 
 
 def dseg_metadata(t1w: Path, config: Config) -> dict:
@@ -74,17 +56,6 @@ def is_up_to_date(t1w: Path, metadata: dict, config: Config) -> bool:
         LOGGER.info("%s: %d output(s) missing or changed (%s); redoing them", t1w.name, len(missing),
                     ", ".join(missing))
     return missing == []
-
-
-def check_writable(folder: Path) -> None:
-    """Create ``folder`` if needed and make sure files can be written in it."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".subseg-write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        raise OutputError(f"{folder}: cannot write there ({error.strerror or error})") from None
 
 
 def engine_options(config: Config):

@@ -17,16 +17,17 @@ import time
 from pathlib import Path
 
 from .config import Config
-from .labels import SUBCORTICAL
-from .participant import check_writable, software_versions
+from .labels import SUBCORTICAL, resolve_labels
 from .training import DEFAULT_TRAINERS
-from .training.checks import TrainingError, check_grid, check_label_values, resolve_labels
+from .training.checks import TrainingError, check_grid, check_label_values
 from .training.planning import SmallCPUPlan
 from .training.selection import choose_subjects, collect_references, pair_images, split_table
 from .training.train import FOLD, N_FOLDS, TrainingSettings
 from .utils.atomic import atomic_write_text
 from .utils.bids_io import bids_uri, collect_t1w, write_bidsignore, write_dataset_description
-from .utils.harmonization import preprocessing_settings
+from .utils.preprocessing_settings import preprocessing_settings
+from .utils.versions import software_versions
+from .utils.writable import check_writable
 
 LOGGER = logging.getLogger("subseg")
 
@@ -73,7 +74,7 @@ def _stage_model(model_dir: Path, target: Path, extra: dict[str, str], overwrite
 def run_train(config: Config) -> Path:
     """Check every input, train, and write ``output_dir/models/<name>/``; return that folder."""
     from .training.dataset import TrainingCase, label_table
-    from .training.preprocessing import run_train_preproc
+    from .workflows.train_preproc import run_train_preproc
     from .training.summary import training_record
     from .training.train import train
     from .utils.device import select_device
@@ -112,7 +113,7 @@ def run_train(config: Config) -> Path:
     run_dir = execution.work_dir / f"train_{name}"
     shutil.rmtree(run_dir / "nnunet", ignore_errors=True)
     inputs = [(image.name, image.t1w, image.labels) for image in images]
-    preprocessing = training.preprocessing()
+    preprocessing = workflows.train_preproc()
     if preprocessing["bias_correction"] or preprocessing["template"]:
         inputs = run_train_preproc(inputs, run_dir, preprocessing=preprocessing,
                                    omp_nthreads=nipype.omp_nthreads, nprocs=nipype.nprocs)

@@ -138,14 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="participant: the desc label of this run's outputs (default: the engine's name); "
                      "group: the descs to evaluate, repeatable (default: every desc found)")
 
-    harmonise = parser.add_argument_group("Preprocessing (participant, train)")
-    harmonise.add_argument("--bias-correction", action="store_true",
+    preprocessing = parser.add_argument_group("Preprocessing (participant, train)")
+    preprocessing.add_argument("--bias-correction", action="store_true",
                            help="correct intensity non-uniformity with N4 (SimpleITK) before segmenting")
-    harmonise.add_argument("--align-to", metavar="TEMPLATE",
+    preprocessing.add_argument("--align-to", metavar="TEMPLATE",
                            help="align the T1w affinely to this TemplateFlow template (1 mm, e.g. "
                            "MNI152NLin2009cAsym) and segment there; labels come back on the T1w's grid. The "
                            "template must already be in $TEMPLATEFLOW_HOME: nothing is downloaded")
-    harmonise.add_argument("--brain-mask", choices=("template",),
+    preprocessing.add_argument("--brain-mask", choices=("template",),
                            help="template: mask the aligned T1w with the template's brain mask (needs --align-to)")
 
     group = parser.add_argument_group("Evaluation (group)")

@@ -20,14 +20,14 @@ import nibabel as nb
 import numpy as np
 
 from ..errors import SubsegError
-from ..labels import homologous_pairs, label_index
-from ..training.mirroring import PLANS_KEY, homolog_permutation
+from ..labels import flip_permutation, homologous_pairs, label_index
 from ..utils.checksums import sha256_of
 from ..utils.conform import conform, resample_like
 from ..utils.device import select_device
-from ..utils.harmonization import compare_preprocessing, preprocessing_settings
+from ..utils.hemisphere import PLANS_KEY, network_left_right_axis
+from ..utils.preprocessing_settings import compare_preprocessing, preprocessing_settings
 from .base import RAS_GRID, CliOption, EngineSpec, Segmentation
-from .checkpoints import CheckpointError, load_checkpoint
+from ..utils.checkpoints import CheckpointError, load_checkpoint
 
 LOGGER = logging.getLogger("subseg")
 
@@ -243,10 +243,10 @@ class NNUNetEngine:
             mirror_axes = checkpoint.get("inference_allowed_mirroring_axes")
             trainers.add(checkpoint.get("trainer_name", self.model.trainer))
         self.trainer = ", ".join(sorted(trainers))
-        lr_axis = left_right_axis(plans_manager.transpose_forward)
+        lr_axis = network_left_right_axis(plans_manager.transpose_forward)
         self.hemisphere_aware = bool(self.model.plans.get(PLANS_KEY))
         if self.hemisphere_aware:
-            predictor_class = hemisphere_aware_predictor(homolog_permutation(self.model.freesurfer_labels), lr_axis)
+            predictor_class = hemisphere_aware_predictor(flip_permutation(self.model.freesurfer_labels), lr_axis)
         else:
             predictor_class = nnUNetPredictor
             if mirror_axes and lr_axis in mirror_axes and homologous_pairs(self.model.freesurfer_labels):
@@ -305,18 +305,6 @@ def nnunet_input(image: nb.Nifti1Image) -> tuple[np.ndarray, dict]:
     array = np.ascontiguousarray(data.transpose(2, 1, 0))[None]
     spacing = [float(zoom) for zoom in image.header.get_zooms()[:3][::-1]]
     return array, {"spacing": spacing}
-
-
-def left_right_axis(transpose_forward) -> int:
-    """The network axis that runs left-right for a RAS image after nnU-Net's reader and transpose.
-
-    The reader puts RAS x (left-right) last, as (z, y, x); preprocessing then reorders axes by
-    ``transpose_forward``.
-
-    >>> left_right_axis([0, 1, 2]), left_right_axis([2, 0, 1])
-    (2, 0)
-    """
-    return list(transpose_forward).index(2)
 
 
 def hemisphere_aware_predictor(permutation, lr_axis: int):

@@ -92,7 +92,7 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
     omp_nthreads : int
         Threads for the engine.
     preprocessing : dict or None
-        Harmonisation before segmenting: ``bias_correction`` (bool), ``template`` (TemplateFlow name or None),
+        Preprocessing steps before segmenting: ``bias_correction`` (bool), ``template`` (TemplateFlow name or None),
         ``brain_mask`` (``"template"`` or None). The template's brain mask, when used, is the one stored as
         ``desc-brain_mask`` (in place of the engine's own).
     write_probseg : bool

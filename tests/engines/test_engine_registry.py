@@ -40,7 +40,8 @@ def _register(site: Path) -> None:
     dist_info = site / "subseg_threshold-0.dist-info"
     dist_info.mkdir(parents=True)
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: subseg-threshold\nVersion: 0\n")
-    (dist_info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nthreshold = {threshold_engine.__name__}:SPEC\n")
+    entry_point = f"threshold = {threshold_engine.__name__}:SPEC"
+    (dist_info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{entry_point}\n")
 
 
 def _subseg(args, site: Path, cwd: Path) -> subprocess.CompletedProcess:
