@@ -113,7 +113,7 @@ def run_train(config: Config) -> Path:
     run_dir = execution.work_dir / f"train_{name}"
     shutil.rmtree(run_dir / "nnunet", ignore_errors=True)
     inputs = [(image.name, image.t1w, image.labels) for image in images]
-    preprocessing = workflows.train_preproc()
+    preprocessing = training.preprocessing()
     if preprocessing["bias_correction"] or preprocessing["template"]:
         inputs = run_train_preproc(inputs, run_dir, preprocessing=preprocessing,
                                    omp_nthreads=nipype.omp_nthreads, nprocs=nipype.nprocs)
