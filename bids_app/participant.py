@@ -40,7 +40,7 @@ def dseg_metadata(t1w: Path, config: Config) -> dict:
         "SpatialReference": uri,
         "Manual": False,
         "SoftwareVersions": software_versions(),
-        "SubsegSettings": segmentation.settings(),
+        "SubsegSettings": config.participant_settings(),
         "SourceSHA256": sha256_of(t1w),
     }
 
@@ -62,7 +62,8 @@ def engine_options(config: Config):
     """The engine's typed options, checked (and resolved) before any image is processed."""
     segmentation = config.segmentation
     spec = engine_spec(segmentation.engine)
-    return spec.engine_class().prepare(spec.options_from(segmentation.options), segmentation.preprocessing())
+    return spec.engine_class().prepare(spec.options_from(segmentation.options),
+                                       config.preprocessing.workflow_arguments())
 
 
 def update_dseg_tsv(output_dir: Path, labels, desc: str | None = None) -> Path:
@@ -95,7 +96,7 @@ def run_participant(config: Config) -> int:
     t1w_files = collect_t1w(execution.bids_dir, execution.participant_labels, execution.session_labels,
                             validate=not execution.skip_bids_validation)
     check_distinct_outputs(t1w_files, execution.output_dir, segmentation.desc)
-    check_before_images(device=segmentation.device, template=segmentation.align_to)
+    check_before_images(device=execution.device, template=config.preprocessing.align_to)
     options = engine_options(config)
     model_labels = engine_spec(segmentation.engine).engine_class().model_labels(options)
     check_writable(execution.output_dir)
@@ -125,8 +126,8 @@ def run_participant(config: Config) -> int:
     nipype_config.set("monitoring", "enabled", "false")
     workflow = init_subseg_wf(
         t1w_files=todo, metadata=metadata, output_dir=execution.output_dir, work_dir=execution.work_dir,
-        engine=segmentation.engine, engine_options=options, desc=segmentation.desc, device=segmentation.device,
-        omp_nthreads=config.nipype.omp_nthreads, preprocessing=segmentation.preprocessing(),
+        engine=segmentation.engine, engine_options=options, desc=segmentation.desc, device=execution.device,
+        omp_nthreads=config.nipype.omp_nthreads, preprocessing=config.preprocessing.workflow_arguments(),
         write_probseg=segmentation.write_probseg, engine_labels=model_labels,
         name=f"subseg_{segmentation.desc}_wf",
     )
