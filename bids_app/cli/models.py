@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from importlib import import_module
 from pathlib import Path
 from urllib.error import URLError
-
-from importlib import import_module
 
 from bids_app.engines import ENGINES as ENGINE_SPECS
 from bids_app.engines.synthseg import weights
@@ -60,12 +59,13 @@ def _check_loads(path, name) -> None:
     from bids_app.engines.synthseg.labels import PARCELLATION_LABELS
     from bids_app.engines.synthseg.network import UNet
 
-    if "parc" in name:
+    kind = weights.kind_of(name)
+    if kind == "parcellation":
         load_keras_weights(UNet(3, len(PARCELLATION_LABELS), name="unet_parc").keras_layers(), path)
-    elif "qc" in name:
+    elif kind == "qc":
         load_qc_network(path)
     else:
-        load_network(path, robust="robust" in name)
+        load_network(path, robust=kind == "robust")
 
 
 def main(argv: list[str]) -> int:
