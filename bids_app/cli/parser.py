@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 from .. import __version__
+from ..engines import ENGINES
 from ..training import TRAINER_NAMES
 from ..training.planning import CONFIGURATION
-from ..engines import ENGINES
 from ..utils.resources import cpu_count, default_nprocs
 
 PLUGINS = ("MultiProc", "Linear", "SLURM", "SLURMGraph")
@@ -140,13 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     preprocessing = parser.add_argument_group("Preprocessing (participant, train)")
     preprocessing.add_argument("--bias-correction", action="store_true",
-                           help="correct intensity non-uniformity with N4 (SimpleITK) before segmenting")
+                               help="correct intensity non-uniformity with N4 (SimpleITK) before segmenting")
     preprocessing.add_argument("--align-to", metavar="TEMPLATE",
-                           help="align the T1w affinely to this TemplateFlow template (1 mm, e.g. "
-                           "MNI152NLin2009cAsym) and segment there; labels come back on the T1w's grid. The "
-                           "template must already be in $TEMPLATEFLOW_HOME: nothing is downloaded")
+                               help="align the T1w affinely to this TemplateFlow template (1 mm, e.g. "
+                               "MNI152NLin2009cAsym) and segment there; labels come back on the T1w's grid. The "
+                               "template must already be in $TEMPLATEFLOW_HOME: nothing is downloaded")
     preprocessing.add_argument("--brain-mask", choices=("template",),
-                           help="template: mask the aligned T1w with the template's brain mask (needs --align-to)")
+                               help="template: mask the aligned T1w with the template's brain mask (needs --align-to)")
 
     group = parser.add_argument_group("Evaluation (group)")
     group.add_argument("--reference-dir", metavar="DIR",
