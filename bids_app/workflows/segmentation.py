@@ -64,6 +64,8 @@ def init_segmentation_wf(*, engine: str, engine_options=None, device: str = "aut
     """
     spec = engine_spec(engine)
     options = spec.options() if engine_options is None else engine_options
+    if not isinstance(options, spec.options):
+        raise TypeError(f"engine {engine} takes {spec.options.__name__}, not {type(options).__name__}")
     workflow = pe.Workflow(name=name)
     inputnode = pe.Node(IdentityInterface(fields=["t1w_conformed", "t1w_valid", "xfm"]), name="inputnode")
     outputnode = pe.Node(IdentityInterface(fields=["dseg", "provenance", "brain_mask", "probseg", "probseg_labels"]),

@@ -24,3 +24,8 @@ def test_aligned_or_other_engines_return_through_their_own_step(engine):
     options = MeshNetOptions() if engine == "meshnet" else NNUNetOptions(model=".")
     workflow = init_segmentation_wf(engine=engine, engine_options=options, aligned=engine == "meshnet")
     assert not _feeds_reference(workflow, engine)
+
+
+def test_options_of_another_engine_are_refused_when_the_graph_is_built():
+    with pytest.raises(TypeError, match="engine nnunet takes NNUNetOptions, not MeshNetOptions"):
+        init_segmentation_wf(engine="nnunet", engine_options=MeshNetOptions())
