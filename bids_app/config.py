@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .engines import option_defaults, option_names
+
 
 @dataclass
 class Execution:
@@ -32,6 +34,8 @@ class Execution:
     """Do not validate bids_dir."""
     overwrite: bool = False
     """Redo outputs that are up to date."""
+    device: str = "auto"
+    """Where networks run: auto, cpu or cuda."""
     log_level: int = 20
     """Python logging level."""
 
@@ -51,61 +55,58 @@ class Nipype:
 
 
 @dataclass
-class Segmentation:
-    """The engine and its model."""
+class Preprocessing:
+    """What happens to a T1w before it is segmented or trained on (participant and train levels alike)."""
 
-    engine: str = "meshnet"
-    """meshnet, nnunet or synthseg."""
-    desc: str = "meshnet"
-    """desc entity of the outputs."""
-    model: Path | None = None
-    """nnU-Net trained model folder."""
-    folds: list[str] | None = None
-    """nnU-Net folds; None for all present."""
-    checkpoint: str = "checkpoint_final.pth"
-    """nnU-Net checkpoint file name."""
-    parc: bool = False
-    """Keep cortical parcels (meshnet, synthseg)."""
-    synthseg_model: str | None = None
-    """SynthSeg weights: a name in the model cache or a path; None: the best one cached."""
-    robust: bool = False
-    """SynthSeg's robust network."""
-    fast: bool = False
-    """SynthSeg's fast mode."""
-    qc: bool = False
-    """SynthSeg's quality-control scores."""
-    tta: bool = False
-    """meshnet: test-time left-right flip, with the SelfConsistency score in the sidecar."""
-    write_probseg: bool = False
-    """Also write posterior maps."""
     bias_correction: bool = False
-    """N4 before segmenting."""
+    """N4 first."""
     align_to: str | None = None
-    """TemplateFlow template to segment in."""
+    """TemplateFlow template to segment or train in."""
     brain_mask: str | None = None
     """template: mask the aligned T1w with the template's brain mask."""
-    device: str = "auto"
-    """auto, cpu or cuda."""
 
     def settings(self) -> dict:
-        """What decides the outputs (not where they are computed): compared on reruns."""
-        keys = ("engine", "model", "folds", "checkpoint", "parc", "synthseg_model", "robust", "fast", "qc",
-                "tta", "write_probseg", "bias_correction", "align_to", "brain_mask")
-        return {key: _plain(getattr(self, key)) for key in keys}
+        """As recorded in the dseg sidecar's ``SubsegSettings``."""
+        return dataclasses.asdict(self)
 
-    def preprocessing(self) -> dict:
-        """Keyword arguments of the preprocessing workflow."""
+    def workflow_arguments(self) -> dict:
+        """Keyword arguments of the preprocessing workflows (``init_preproc_wf``, ``init_train_preproc_wf``)."""
         return {"bias_correction": self.bias_correction, "template": self.align_to, "brain_mask": self.brain_mask}
 
 
 @dataclass
-class Evaluation:
-    """The group level's references and metric settings."""
+class References:
+    """Reference label maps: scored against (group), learned from (train)."""
 
     reference_dir: Path | None = None
     """BIDS derivatives folder of reference label maps."""
     reference_desc: str | None = None
     """desc of the reference label maps."""
+
+
+@dataclass
+class Segmentation:
+    """The engine and its model."""
+
+    engine: str = "meshnet"
+    """A name in :data:`bids_app.engines.ENGINES`."""
+    desc: str = "meshnet"
+    """desc entity of the outputs."""
+    options: dict = field(default_factory=option_defaults, metadata={"flatten": True})
+    """Every registered engine option by its flag's name (``model``, ``folds``, ``parc``, ``synthseg_model``,
+    ``tta`` ...); the chosen engine reads its own (:meth:`EngineSpec.options_from`)."""
+    write_probseg: bool = False
+    """Also write posterior maps."""
+
+    def settings(self) -> dict:
+        """What decides the outputs besides preprocessing, as recorded in the dseg sidecar."""
+        return {"engine": self.engine, **self.options, "write_probseg": self.write_probseg}
+
+
+@dataclass
+class Evaluation:
+    """The group level's metric settings."""
+
     descs: list[str] | None = None
     """descs to evaluate; None for all found."""
     labels: list[str] | None = None
@@ -118,12 +119,8 @@ class Evaluation:
 
 @dataclass
 class Training:
-    """The train level's data, nnU-Net settings and preprocessing."""
+    """The train level's data and nnU-Net settings."""
 
-    reference_dir: Path | None = None
-    """BIDS derivatives folder of the reference label maps learned from."""
-    reference_desc: str | None = None
-    """desc of the reference label maps."""
     train_size: int | None = None
     """Number of training subjects."""
     train_run: str = "first"
@@ -148,68 +145,81 @@ class Training:
     """Hemisphere-aware left-right mirroring."""
     model_name: str | None = None
     """Folder name under output_dir/models/."""
-    bias_correction: bool = False
-    """N4 before training, as at the participant level."""
-    align_to: str | None = None
-    """TemplateFlow template to train in."""
-    brain_mask: str | None = None
-    """template: mask the aligned T1w with the template's brain mask."""
-    device: str = "auto"
-    """auto, cpu or cuda."""
 
-    def preprocessing(self) -> dict:
-        """Keyword arguments of the preprocessing workflow."""
-        return {"bias_correction": self.bias_correction, "template": self.align_to, "brain_mask": self.brain_mask}
+
+#: Command-line destinations whose setting has another name.
+RENAMED = {"participant_label": "participant_labels", "session_label": "session_labels",
+           "nipype_plugin": "plugin", "nipype_plugin_args": "plugin_args"}
+#: Settings computed from options rather than copied: log_level (from verbose and quiet), the engine options
+#: (collected into Segmentation.options), descs (group's --desc) and fold (train's --folds).
+DERIVED = {"log_level": ("verbose", "quiet"), "options": tuple(option_names()), "descs": ("desc",),
+           "fold": ("folds",)}
 
 
 @dataclass
 class Config:
-    """All settings of one run."""
+    """All settings of one run; every level takes it."""
 
     execution: Execution
     nipype: Nipype
-    segmentation: Segmentation
-    evaluation: Evaluation
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
+    references: References = field(default_factory=References)
+    segmentation: Segmentation = field(default_factory=Segmentation)
+    evaluation: Evaluation = field(default_factory=Evaluation)
     training: Training = field(default_factory=Training)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "Config":
+        """The settings of the parsed command line; a section's field with no value there is an error, never a
+        silent default (a renamed flag fails here)."""
+        values = {RENAMED.get(name, name): value for name, value in vars(args).items()}
+        values["log_level"] = max(10, min(40, 20 + 10 * (args.quiet - args.verbose)))
+        level = args.analysis_level
+
         def pick(section):
-            names = {f.name for f in dataclasses.fields(section)}
-            return section(**{name: value for name, value in vars(args).items() if name in names})
+            missing = [item.name for item in dataclasses.fields(section) if item.name not in values]
+            if missing:
+                raise KeyError(f"{section.__name__} settings with no command-line value: {', '.join(missing)}")
+            return section(**{item.name: values[item.name] for item in dataclasses.fields(section)})
 
-        log_level = max(10, min(40, 20 + 10 * (args.quiet - args.verbose)))
-        values = dict(vars(args), participant_labels=args.participant_label, session_labels=args.session_label,
-                      log_level=log_level, plugin=args.nipype_plugin, plugin_args=args.nipype_plugin_args)
-        args = argparse.Namespace(**values)
-        segmentation = pick(Segmentation) if args.analysis_level == "participant" else Segmentation()
-        evaluation = Evaluation()
-        if args.analysis_level == "group":
-            args.descs = args.desc
-            evaluation = pick(Evaluation)
-        training = pick(Training) if args.analysis_level == "train" else Training()
-        return cls(execution=pick(Execution), nipype=pick(Nipype), segmentation=segmentation, evaluation=evaluation,
-                   training=training)
+        config = cls(execution=pick(Execution), nipype=pick(Nipype), preprocessing=pick(Preprocessing),
+                     references=pick(References))
+        if level == "participant":
+            values["options"] = {name: values[name] for name in option_names()}
+            config.segmentation = pick(Segmentation)
+        elif level == "group":
+            values["descs"] = values["desc"]
+            config.evaluation = pick(Evaluation)
+        else:
+            config.training = pick(Training)
+        return config
 
-    def group_arguments(self) -> dict:
-        """Keyword arguments of :func:`bids_app.group.run_group`."""
-        return dict(
-            bids_dir=self.execution.bids_dir, output_dir=self.execution.output_dir, descs=self.evaluation.descs,
-            reference_dir=self.evaluation.reference_dir, reference_desc=self.evaluation.reference_desc,
-            participant_labels=self.execution.participant_labels, tolerance_mm=self.evaluation.tolerance_mm,
-            swap_threshold=self.evaluation.swap_threshold, nprocs=self.nipype.nprocs, labels=self.evaluation.labels,
-        )
+    def participant_settings(self) -> dict:
+        """What decides a participant's outputs (not where they are computed): compared on reruns."""
+        settings = {**self.segmentation.settings(), **self.preprocessing.settings()}
+        return {key: _plain(value) for key, value in settings.items()}
 
     def to_toml(self) -> str:
         """TOML text, one table per section; unset values left out."""
         lines = []
         for section in dataclasses.fields(self):
             lines.append(f"[{section.name}]")
-            for key, value in dataclasses.asdict(getattr(self, section.name)).items():
+            values = getattr(self, section.name)
+            for key, value in _flat_items(values):
                 if value is not None:
                     lines.append(f"{key} = {_toml_value(value)}")
             lines.append("")
         return "\n".join(lines)
+
+
+def _flat_items(section):
+    """A section's (key, value) pairs, with the items of fields marked ``flatten`` in place of the field."""
+    values = dataclasses.asdict(section)
+    for item in dataclasses.fields(section):
+        if item.metadata.get("flatten"):
+            yield from values[item.name].items()
+        else:
+            yield item.name, values[item.name]
 
 
 def _plain(value):

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from bids_app.config import Config
 from bids_app.errors import SubsegError
-from bids_app.labels import LABELS
+from bids_app.labels import LABELS, resolve_labels
 from bids_app.metrics import longitudinal
 from bids_app.metrics.subject import ImageJob, score_or_reason
-from bids_app.metrics.symmetry import SWAP_THRESHOLD
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
-from bids_app.training.checks import resolve_labels
 from bids_app.utils.atomic import atomic_path
 from bids_app.utils.progress import Progress
 from bids_app.utils.reference_match import match_references
@@ -130,15 +129,17 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(tmp, sep="\t", index=False, na_rep="n/a")
 
 
-def run_group(*, bids_dir: Path, output_dir: Path, descs: list[str] | None, reference_dir: Path | None,
-              reference_desc: str | None, participant_labels: list[str] | None, tolerance_mm: float = 1.0,
-              nprocs: int = 1, swap_threshold: float = SWAP_THRESHOLD, labels=None) -> None:
-    """Score every label map of ``output_dir`` (against ``reference_dir`` where given) and write reports.
+def run_group(config: Config) -> None:
+    """Score every label map of the output folder (against the reference folder where given) and write reports.
 
-    ``labels`` (FreeSurfer names or numbers) are the structures to score; None: those the prediction's model
-    knows (its lookup table).
+    ``config.evaluation.labels`` (FreeSurfer names or numbers) are the structures to score; None: those the
+    prediction's model knows (its lookup table).
     """
-    bids_dir, output_dir = Path(bids_dir), Path(output_dir)
+    execution, evaluation = config.execution, config.evaluation
+    bids_dir, output_dir = Path(execution.bids_dir), Path(execution.output_dir)
+    descs, labels, participant_labels = evaluation.descs, evaluation.labels, execution.participant_labels
+    reference_dir, reference_desc = config.references.reference_dir, config.references.reference_desc
+    tolerance_mm, swap_threshold, nprocs = evaluation.tolerance_mm, evaluation.swap_threshold, config.nipype.nprocs
     if tolerance_mm <= 0:
         raise GroupError(f"--tolerance-mm must be positive, got {tolerance_mm}")
     chosen = resolve_labels(labels) if labels else None

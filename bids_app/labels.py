@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+
+from .errors import SubsegError
+
 #: The 16 Left/Right subcortical structures the project reports on first.
 SUBCORTICAL = (10, 49, 11, 50, 12, 51, 13, 52, 17, 53, 18, 54, 26, 58, 28, 60)
 
@@ -147,3 +151,57 @@ def flip_permutation(labels) -> list[int]:
     """For each channel, the channel of its left/right homolog (itself for midline labels)."""
     labels = list(labels)
     return [labels.index(homolog(label)) if homolog(label) in labels else i for i, label in enumerate(labels)]
+
+
+class LabelError(SubsegError, ValueError):
+    """``--labels`` values that are not FreeSurfer labels (one line naming the value)."""
+
+
+def resolve_labels(values) -> tuple[int, ...]:
+    """FreeSurfer numbers of ``--labels`` values (names or numbers), sorted.
+
+    >>> resolve_labels(["Left-Thalamus", "49", "Left-Thalamus-Proper"])
+    (10, 49)
+    """
+    numbers = set()
+    for value in values:
+        value = str(value).strip()
+        if value.isdigit():
+            number = int(value)
+            if number not in LABELS:
+                raise LabelError(f"--labels: {number} is not a FreeSurfer label number")
+        else:
+            try:
+                number = label_index(value)
+            except KeyError:
+                raise LabelError(f"--labels: {value!r} is not a FreeSurfer label name") from None
+        if number == 0:
+            raise LabelError("--labels: background (0) is always learned; give structures only")
+        numbers.add(number)
+    if not numbers:
+        raise LabelError("--labels: no label given")
+    return tuple(sorted(numbers))
+
+
+def fold_parcels(data: np.ndarray, keep) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
+    """``data`` with FreeSurfer parcels not in ``keep`` folded into the label they subdivide.
+
+    Cortical parcels (aparc+aseg 1000s/2000s, aparc.a2009s+aseg 11100s/12100s, ...) become
+    Left/Right-Cerebral-Cortex, white-matter parcels (wmparc) Left/Right-Cerebral-White-Matter, as in aseg.
+    Returns the folded map and ``{parcel: (parent, voxels)}`` of what was folded.
+
+    >>> folded, record = fold_parcels(np.array([0, 11101, 12101, 17, 1035]), keep=[17, 1035])
+    >>> folded.tolist(), record
+    ([0, 3, 42, 17, 1035], {11101: (3, 1), 12101: (42, 1)})
+    """
+    keep = {int(label) for label in keep}
+    counts = np.bincount(data.ravel())
+    present = np.flatnonzero(counts)
+    parents = {int(label): parcel_parent(label) for label in present if int(label) not in keep}
+    folds = {label: parent for label, parent in parents.items() if parent is not None}
+    if not folds:
+        return data, {}
+    lookup = np.arange(len(counts), dtype=data.dtype)
+    for label, parent in folds.items():
+        lookup[label] = parent
+    return lookup[data], {label: (parent, int(counts[label])) for label, parent in sorted(folds.items())}

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
 from .config import Config
-from .errors import SubsegError
+from .engines import engine_spec
 from .labels import LABELS
 from .utils.atomic import atomic_write_text
 from .utils.checksums import sha256_of
@@ -26,25 +24,10 @@ from .utils.bids_io import (
 )
 from .utils.manifest import manifest_path, missing_outputs
 from .utils.preflight import check_before_images
+from .utils.versions import software_versions
+from .utils.writable import check_writable
 
 LOGGER = logging.getLogger("subseg")
-
-
-class OutputError(SubsegError):
-    """The output folder cannot be written."""
-
-
-def software_versions() -> dict:
-    """Versions of subseg and the libraries that shape its outputs."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {"subseg": __version__, "python": platform.python_version()}
-    for package in ("torch", "nnunetv2", "nibabel", "nipype", "numpy", "scipy"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return versions
 
 
 def dseg_metadata(t1w: Path, config: Config) -> dict:
@@ -57,7 +40,7 @@ def dseg_metadata(t1w: Path, config: Config) -> dict:
         "SpatialReference": uri,
         "Manual": False,
         "SoftwareVersions": software_versions(),
-        "SubsegSettings": segmentation.settings(),
+        "SubsegSettings": config.participant_settings(),
         "SourceSHA256": sha256_of(t1w),
     }
 
@@ -75,47 +58,12 @@ def is_up_to_date(t1w: Path, metadata: dict, config: Config) -> bool:
     return missing == []
 
 
-def check_writable(folder: Path) -> None:
-    """Create ``folder`` if needed and make sure files can be written in it."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".subseg-write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        raise OutputError(f"{folder}: cannot write there ({error.strerror or error})") from None
-
-
-def engine_options(config: Config) -> dict:
-    """Inputs of the engine's nipype interface, checked before any image is processed."""
+def engine_options(config: Config):
+    """The engine's typed options, checked (and resolved) before any image is processed."""
     segmentation = config.segmentation
-    if segmentation.engine == "nnunet":
-        from .engines.nnunet import read_checkpoints, validate_model_folder
-        from .utils.harmonization import compare_preprocessing, preprocessing_settings
-
-        read_checkpoints(validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint))
-        recorded = segmentation.model / "preprocessing.json"
-        warning = compare_preprocessing(
-            json.loads(recorded.read_text()) if recorded.is_file() else None,
-            preprocessing_settings(bias_correction=segmentation.bias_correction, template=segmentation.align_to,
-                                   brain_mask=segmentation.brain_mask))
-        if warning:
-            LOGGER.warning(warning)
-        options = {"model_dir": str(segmentation.model), "checkpoint": segmentation.checkpoint}
-        if segmentation.folds:
-            options["folds"] = list(segmentation.folds)
-        return options
-    if segmentation.engine == "synthseg":
-        from .engines.synthseg.engine import PARCELLATION_FILE, QC_FILE, companion_weights
-        from .engines.synthseg.weights import resolve
-
-        weights = resolve(segmentation.synthseg_model, segmentation.robust)
-        for wanted, name in ((segmentation.parc, PARCELLATION_FILE), (segmentation.qc, QC_FILE)):
-            if wanted:
-                companion_weights(weights, name)  # missing: one line now, not a crash in the workflow
-        return {"weights": str(weights), "robust": segmentation.robust,
-                "parc": segmentation.parc, "fast": segmentation.fast, "qc": segmentation.qc}
-    return {"parc": segmentation.parc, "tta": segmentation.tta}
+    spec = engine_spec(segmentation.engine)
+    return spec.engine_class().prepare(spec.options_from(segmentation.options),
+                                       config.preprocessing.workflow_arguments())
 
 
 def update_dseg_tsv(output_dir: Path, labels, desc: str | None = None) -> Path:
@@ -148,9 +96,9 @@ def run_participant(config: Config) -> int:
     t1w_files = collect_t1w(execution.bids_dir, execution.participant_labels, execution.session_labels,
                             validate=not execution.skip_bids_validation)
     check_distinct_outputs(t1w_files, execution.output_dir, segmentation.desc)
-    check_before_images(device=segmentation.device, template=segmentation.align_to)
+    check_before_images(device=execution.device, template=config.preprocessing.align_to)
     options = engine_options(config)
-    model_labels = engine_labels(config)
+    model_labels = engine_spec(segmentation.engine).engine_class().model_labels(options)
     check_writable(execution.output_dir)
     check_writable(execution.work_dir)
     metadata = {t1w: dseg_metadata(t1w, config) for t1w in t1w_files}
@@ -178,8 +126,8 @@ def run_participant(config: Config) -> int:
     nipype_config.set("monitoring", "enabled", "false")
     workflow = init_subseg_wf(
         t1w_files=todo, metadata=metadata, output_dir=execution.output_dir, work_dir=execution.work_dir,
-        engine=segmentation.engine, engine_options=options, desc=segmentation.desc, device=segmentation.device,
-        omp_nthreads=config.nipype.omp_nthreads, preprocessing=segmentation.preprocessing(),
+        engine=segmentation.engine, engine_options=options, desc=segmentation.desc, device=execution.device,
+        omp_nthreads=config.nipype.omp_nthreads, preprocessing=config.preprocessing.workflow_arguments(),
         write_probseg=segmentation.write_probseg, engine_labels=model_labels,
         name=f"subseg_{segmentation.desc}_wf",
     )
@@ -222,17 +170,6 @@ def run_participant(config: Config) -> int:
     flagged = report_quality_flags(execution.output_dir, [t1w for t1w in t1w_files if t1w not in failed],
                                    segmentation.desc)
     return len(failed) + len(flagged)
-
-
-def engine_labels(config: Config) -> list[int] | None:
-    """FreeSurfer labels the engine's model outputs (nnU-Net: its dataset.json); None: every structure."""
-    segmentation = config.segmentation
-    if segmentation.engine != "nnunet":
-        return None
-    from .engines.nnunet import validate_model_folder
-
-    return list(validate_model_folder(segmentation.model, segmentation.folds, segmentation.checkpoint)
-                .freesurfer_labels[1:])
 
 
 def report_quality_flags(output_dir: Path, t1w_files, desc: str) -> list[Path]:

@@ -17,16 +17,17 @@ import time
 from pathlib import Path
 
 from .config import Config
-from .labels import SUBCORTICAL
-from .participant import check_writable, software_versions
+from .labels import SUBCORTICAL, resolve_labels
 from .training import DEFAULT_TRAINERS
-from .training.checks import TrainingError, check_grid, check_label_values, resolve_labels
+from .training.checks import TrainingError, check_grid, check_label_values
 from .training.planning import SmallCPUPlan
 from .training.selection import choose_subjects, collect_references, pair_images, split_table
 from .training.train import FOLD, N_FOLDS, TrainingSettings
 from .utils.atomic import atomic_write_text
 from .utils.bids_io import bids_uri, collect_t1w, write_bidsignore, write_dataset_description
-from .utils.harmonization import preprocessing_settings
+from .utils.preprocessing_settings import preprocessing_settings
+from .utils.versions import software_versions
+from .utils.writable import check_writable
 
 LOGGER = logging.getLogger("subseg")
 
@@ -73,14 +74,15 @@ def _stage_model(model_dir: Path, target: Path, extra: dict[str, str], overwrite
 def run_train(config: Config) -> Path:
     """Check every input, train, and write ``output_dir/models/<name>/``; return that folder."""
     from .training.dataset import TrainingCase, label_table
-    from .training.preprocessing import run_train_preproc
+    from .workflows.train_preproc import run_train_preproc
     from .training.summary import training_record
     from .training.train import train
     from .utils.device import select_device
 
     execution, training, nipype = config.execution, config.training, config.nipype
+    reference_dir, reference_desc = config.references.reference_dir, config.references.reference_desc
     started = time.time()
-    if training.reference_dir is None:
+    if reference_dir is None:
         raise TrainingError("train needs --reference-dir (a BIDS derivatives folder of reference label maps)")
     if training.train_size is None:
         raise TrainingError("train needs --train-size N (the number of training subjects)")
@@ -91,7 +93,7 @@ def run_train(config: Config) -> Path:
         raise TrainingError(f"{target} exists: choose another --model-name or use --overwrite")
     t1w_files = collect_t1w(execution.bids_dir, execution.participant_labels, execution.session_labels,
                             validate=not execution.skip_bids_validation)
-    references = collect_references(training.reference_dir, training.reference_desc)
+    references = collect_references(reference_dir, reference_desc)
     pairs = pair_images(t1w_files, references, execution.participant_labels, training.train_run)
     train_subjects = choose_subjects(pairs, training.train_size, training.seed)
     if training.fold != FOLD and len(train_subjects) < N_FOLDS:
@@ -101,7 +103,7 @@ def run_train(config: Config) -> Path:
     for image in images:
         check_grid(image.t1w, image.labels)
         check_label_values(image.labels)
-    device = select_device(training.device, nipype.omp_nthreads)
+    device = select_device(execution.device, nipype.omp_nthreads)
     settings = training_settings(config, device.type)
     check_writable(target.parent)
     check_writable(execution.work_dir)
@@ -112,7 +114,7 @@ def run_train(config: Config) -> Path:
     run_dir = execution.work_dir / f"train_{name}"
     shutil.rmtree(run_dir / "nnunet", ignore_errors=True)
     inputs = [(image.name, image.t1w, image.labels) for image in images]
-    preprocessing = training.preprocessing()
+    preprocessing = config.preprocessing.workflow_arguments()
     if preprocessing["bias_correction"] or preprocessing["template"]:
         inputs = run_train_preproc(inputs, run_dir, preprocessing=preprocessing,
                                    omp_nthreads=nipype.omp_nthreads, nprocs=nipype.nprocs)
@@ -129,11 +131,11 @@ def run_train(config: Config) -> Path:
         "subjects": {"train": [f"sub-{s}" for s in train_subjects],
                      "held_out": [f"sub-{s}" for s in sorted(set(pairs) - set(train_subjects))]},
         "images": [{"case": image.name, "t1w": bids_uri(image.t1w, execution.bids_dir),
-                    "labels": Path(os.path.relpath(image.labels, training.reference_dir)).as_posix()}
+                    "labels": Path(os.path.relpath(image.labels, reference_dir)).as_posix()}
                    for image in images],
         "settings": {**settings.as_dict(), "labels": list(labels), "label_names": label_names,
-                     "trainer_class": record["trainer_class"], "reference_dir": str(training.reference_dir),
-                     "reference_desc": training.reference_desc, "train_run": training.train_run,
+                     "trainer_class": record["trainer_class"], "reference_dir": str(reference_dir),
+                     "reference_desc": reference_desc, "train_run": training.train_run,
                      "folded_parcels": json.loads((model_dir / "dataset.json").read_text()).get(
                          "subseg_folded_parcels", {}),
                      "preprocessing": preprocessing},
@@ -142,8 +144,7 @@ def run_train(config: Config) -> Path:
         "wall_time_seconds": round(time.time() - started, 1),
         "software_versions": software_versions(),
     }
-    recorded = preprocessing_settings(bias_correction=training.bias_correction, template=training.align_to,
-                                      brain_mask=training.brain_mask)
+    recorded = preprocessing_settings(**config.preprocessing.workflow_arguments())
     write_dataset_description(execution.output_dir, execution.bids_dir)
     write_bidsignore(execution.output_dir)
     atomic_write_text(execution.output_dir / "logs" / f"config-train-{name}.toml", config.to_toml())

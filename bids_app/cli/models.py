@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from importlib import import_module
 from pathlib import Path
 from urllib.error import URLError
 
+from bids_app.engines import ENGINES as ENGINE_SPECS
 from bids_app.engines.synthseg import weights
 
 LOGGER = logging.getLogger("subseg")
@@ -33,28 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: The MeshNet models inside the package: folder name -> description.
-MESHNET_MODELS = {
-    "mindgrab": "meshnet: brain extraction (brainchop's mindgrab), run before the segmentation",
-    "model21_104class": "meshnet: 104 FreeSurfer aparc+aseg classes (brainchop), the default engine's model",
-}
-
-
-def _list_meshnet() -> None:
-    from bids_app.engines.meshnet.engine import packaged_model_folder
-    from bids_app.utils.checksums import sha256_of
-
-    for name, description in MESHNET_MODELS.items():
-        weights_files = sorted(packaged_model_folder(name).glob("*.bin"))
-        size = sum(path.stat().st_size for path in weights_files)
-        print(f"meshnet/{name}\tbuilt-in\t{size}\tsha256:{sha256_of(*weights_files)}\t{description}")
-
-
 def _list() -> int:
     folder = weights.cache_dir()
     print(f"# cache: {folder}")
     print("name\tstatus\tbytes\tchecksum\tdescription")
-    _list_meshnet()
+    for spec in ENGINE_SPECS.values():
+        if spec.models:
+            module, function = spec.models.split(":")
+            print("\n".join(getattr(import_module(module), function)()))
     for known in weights.KNOWN.values():
         path = folder / known.name
         status = "present" if path.is_file() else "missing"
@@ -71,12 +59,13 @@ def _check_loads(path, name) -> None:
     from bids_app.engines.synthseg.labels import PARCELLATION_LABELS
     from bids_app.engines.synthseg.network import UNet
 
-    if "parc" in name:
+    kind = weights.kind_of(name)
+    if kind == "parcellation":
         load_keras_weights(UNet(3, len(PARCELLATION_LABELS), name="unet_parc").keras_layers(), path)
-    elif "qc" in name:
+    elif kind == "qc":
         load_qc_network(path)
     else:
-        load_network(path, robust="robust" in name)
+        load_network(path, robust=kind == "robust")
 
 
 def main(argv: list[str]) -> int:

@@ -8,12 +8,11 @@ import os
 from pathlib import Path
 
 from .. import __version__
+from ..engines import ENGINES
 from ..training import TRAINER_NAMES
 from ..training.planning import CONFIGURATION
 from ..utils.resources import cpu_count, default_nprocs
-from ..workflows.segmentation import ENGINES as ENGINE_MEMORY
 
-ENGINES = ("meshnet", "nnunet", "synthseg")
 PLUGINS = ("MultiProc", "Linear", "SLURM", "SLURMGraph")
 
 
@@ -89,6 +88,19 @@ class _HelpFormatter(argparse.HelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
+def _add_engine_options(group) -> None:
+    """Every registered engine's options, in registry order; an option two engines share is added once."""
+    added = {}
+    for spec in ENGINES.values():
+        for option in spec.cli:
+            if option.dest in added:
+                if added[option.dest] != option:
+                    raise ValueError(f"engines {spec.name} and another declare --{option.dest} differently")
+                continue
+            added[option.dest] = option
+            group.add_argument(*option.flags, dest=option.dest, **option.kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with option groups for each concern."""
     parser = argparse.ArgumentParser(
@@ -116,46 +128,25 @@ def build_parser() -> argparse.ArgumentParser:
                         help="do not check that bids_dir is a valid BIDS dataset")
 
     seg = parser.add_argument_group("Segmentation (participant)")
-    seg.add_argument("--engine", choices=ENGINES,
+    seg.add_argument("--engine", choices=sorted(ENGINES),
                      help="segmentation engine; default: nnunet when --model is given, else meshnet "
                      "(pretrained, ships with subseg, needs no download)")
-    seg.add_argument("--model", metavar="DIR",
-                     help="nnU-Net trained model folder (dataset.json, plans.json, fold_N/checkpoint_*.pth)")
-    seg.add_argument("--folds", nargs="+", metavar="FOLD",
-                     help="participant: nnU-Net folds to ensemble (e.g. 0 1 2 3 4, or all); default: every fold in "
-                     "--model. train: the one fold to train, 'all' (every training subject, the default) or '0' "
-                     "(fold 0 of nnU-Net's seeded 5-fold split by subject; needs --train-size 5 or more)")
-    seg.add_argument("--checkpoint", default="checkpoint_final.pth", help="nnU-Net checkpoint file name")
-    seg.add_argument("--parc", action="store_true",
-                     help="meshnet: keep the cortical parcels (Desikan-Killiany) instead of one cortex label")
-    seg.add_argument("--synthseg-model", metavar="NAME|PATH",
-                     help="synthseg: weights file name in the model cache ('subseg models list') or a path to one; "
-                     "default: synthseg_2.0.h5 if cached, else synthseg_1.0.h5 (synthseg_robust_2.0.h5 with --robust)")
-    seg.add_argument("--robust", action="store_true", help="synthseg: the robust network (low-quality scans)")
-    seg.add_argument("--fast", action="store_true", help="synthseg: skip some post-processing for speed")
-    seg.add_argument("--qc", action="store_true",
-                     help="synthseg: SynthSeg 2.0's quality-control scores per structure group in the dseg sidecar "
-                     "(needs synthseg_qc_2.0.h5 in the model cache or beside --synthseg-model)")
-    seg.add_argument("--tta", action="store_true",
-                     help="meshnet: also segment the head mirrored left-right and average both passes (about 1.3x "
-                     "the time); their per-structure Dice goes into the sidecar as SelfConsistency, and a "
-                     "structure below 0.3 is a quality flag. synthseg does this flip itself (not with --fast or "
-                     "--robust) and records the same SelfConsistency")
+    _add_engine_options(seg)
     seg.add_argument("--write-probseg", action="store_true",
                      help="also write posterior maps as _label-<name>_probseg.nii.gz (meshnet, synthseg, nnunet)")
     seg.add_argument("--desc", action="append", type=_desc, metavar="DESC",
                      help="participant: the desc label of this run's outputs (default: the engine's name); "
                      "group: the descs to evaluate, repeatable (default: every desc found)")
 
-    harmonise = parser.add_argument_group("Preprocessing (participant, train)")
-    harmonise.add_argument("--bias-correction", action="store_true",
-                           help="correct intensity non-uniformity with N4 (SimpleITK) before segmenting")
-    harmonise.add_argument("--align-to", metavar="TEMPLATE",
-                           help="align the T1w affinely to this TemplateFlow template (1 mm, e.g. "
-                           "MNI152NLin2009cAsym) and segment there; labels come back on the T1w's grid. The "
-                           "template must already be in $TEMPLATEFLOW_HOME: nothing is downloaded")
-    harmonise.add_argument("--brain-mask", choices=("template",),
-                           help="template: mask the aligned T1w with the template's brain mask (needs --align-to)")
+    preprocessing = parser.add_argument_group("Preprocessing (participant, train)")
+    preprocessing.add_argument("--bias-correction", action="store_true",
+                               help="correct intensity non-uniformity with N4 (SimpleITK) before segmenting")
+    preprocessing.add_argument("--align-to", metavar="TEMPLATE",
+                               help="align the T1w affinely to this TemplateFlow template (1 mm, e.g. "
+                               "MNI152NLin2009cAsym) and segment there; labels come back on the T1w's grid. The "
+                               "template must already be in $TEMPLATEFLOW_HOME: nothing is downloaded")
+    preprocessing.add_argument("--brain-mask", choices=("template",),
+                               help="template: mask the aligned T1w with the template's brain mask (needs --align-to)")
 
     group = parser.add_argument_group("Evaluation (group)")
     group.add_argument("--reference-dir", metavar="DIR",
@@ -276,7 +267,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.reference_dir = _existing_dir(parser, args.reference_dir)
     if args.nprocs is None:
         participant = args.analysis_level == "participant"
-        args.nprocs = default_nprocs(ENGINE_MEMORY[args.engine][3]) if participant else cpu_count()
+        args.nprocs = default_nprocs(ENGINES[args.engine].mem_gb) if participant else cpu_count()
     if args.omp_nthreads is None:
         args.omp_nthreads = min(args.nprocs, 8)
     return args

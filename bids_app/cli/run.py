@@ -72,7 +72,7 @@ def main(argv=None) -> None:
         elif level == "group":
             from ..group import run_group
 
-            run_group(**config.group_arguments())
+            run_group(config)
         else:
             from ..train import run_train
 

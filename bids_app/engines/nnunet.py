@@ -12,7 +12,7 @@ import contextlib
 import io
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -20,18 +20,19 @@ import nibabel as nb
 import numpy as np
 
 from ..errors import SubsegError
-from ..labels import homologous_pairs, label_index
-from ..training.mirroring import PLANS_KEY, homolog_permutation
+from ..labels import flip_permutation, homologous_pairs, label_index
 from ..utils.checksums import sha256_of
 from ..utils.conform import conform, resample_like
 from ..utils.device import select_device
-from .base import Segmentation
-from .checkpoints import CheckpointError, load_checkpoint
+from ..utils.hemisphere import PLANS_KEY, network_left_right_axis
+from ..utils.preprocessing_settings import compare_preprocessing, preprocessing_settings
+from .base import RAS_GRID, CliOption, EngineSpec, Segmentation
+from ..utils.checkpoints import CheckpointError, load_checkpoint
 
 LOGGER = logging.getLogger("subseg")
 
 #: How the participant workflow conforms a T1w before :meth:`NNUNetEngine.predict` (exact reorientation).
-CONFORM = dict(orientation="RAS")
+CONFORM = RAS_GRID
 
 #: nnU-Net readers whose arrays are the NIfTI voxel array transposed to (z, y, x), spacing reversed to match.
 #: ``NibabelIOWithReorient`` reorients to RAS first, which a RAS-conformed image already is.
@@ -142,10 +143,59 @@ def read_checkpoints(model: ModelFolder) -> list[dict]:
         raise ModelError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class NNUNetOptions:
+    """``model``: the trained model folder; ``folds``: those to ensemble (None: every one present)."""
+
+    model: str | None = None
+    folds: tuple[str, ...] | None = None
+    checkpoint: str = "checkpoint_final.pth"
+
+
+SPEC = EngineSpec(
+    name="nnunet", engine="bids_app.engines.nnunet:NNUNetEngine", options=NNUNetOptions,
+    cli=(
+        CliOption(("--model",), "model", {
+            "metavar": "DIR",
+            "help": "nnU-Net trained model folder (dataset.json, plans.json, fold_N/checkpoint_*.pth)"}),
+        CliOption(("--folds",), "folds", {
+            "nargs": "+", "metavar": "FOLD",
+            "help": "participant: nnU-Net folds to ensemble (e.g. 0 1 2 3 4, or all); default: every fold in "
+            "--model. train: the one fold to train, 'all' (every training subject, the default) or '0' "
+            "(fold 0 of nnU-Net's seeded 5-fold split by subject; needs --train-size 5 or more)"}),
+        CliOption(("--checkpoint",), "checkpoint", {
+            "default": "checkpoint_final.pth", "help": "nnU-Net checkpoint file name"}),
+    ),
+    grid=CONFORM, mem_gb=4,
+)
+
+
 class NNUNetEngine:
     """A trained nnU-Net model, loaded once; :meth:`predict` segments one T1w in memory."""
 
-    CONFORM = CONFORM
+    @classmethod
+    def prepare(cls, options: NNUNetOptions, preprocessing: dict) -> NNUNetOptions:
+        """Read the model folder and its checkpoints; warn when it was trained with other preprocessing."""
+        model = validate_model_folder(options.model, options.folds, options.checkpoint)
+        read_checkpoints(model)
+        recorded = model.path / "preprocessing.json"
+        warning = compare_preprocessing(json.loads(recorded.read_text()) if recorded.is_file() else None,
+                                        preprocessing_settings(**preprocessing))
+        if warning:
+            LOGGER.warning(warning)
+        return replace(options, model=str(options.model), folds=tuple(options.folds) if options.folds else None)
+
+    @classmethod
+    def model_labels(cls, options: NNUNetOptions) -> list[int]:
+        """The FreeSurfer labels of the model's dataset.json."""
+        return list(validate_model_folder(options.model, options.folds, options.checkpoint).freesurfer_labels[1:])
+
+    @classmethod
+    def from_options(cls, options: NNUNetOptions, *, device: str, omp_nthreads: int,
+                     probabilities: bool) -> "NNUNetEngine":
+        return cls(options.model, folds=list(options.folds) if options.folds else None,
+                   checkpoint=options.checkpoint, device=device, omp_nthreads=omp_nthreads,
+                   probabilities=probabilities)
 
     def __init__(self, model_dir, folds=None, checkpoint: str = "checkpoint_final.pth", device: str = "auto",
                  omp_nthreads: int | None = None, probabilities: bool = False):
@@ -154,7 +204,7 @@ class NNUNetEngine:
         self.probabilities = probabilities
         self.device = select_device(device, omp_nthreads)
         self._predictor = self._load()
-        self.provenance = {
+        self._provenance = {
             "Engine": "nnunet",
             "Model": self.model.path.name,
             "ModelSHA256": sha256_of(self.model.path / "plans.json", self.model.path / "dataset.json",
@@ -193,10 +243,10 @@ class NNUNetEngine:
             mirror_axes = checkpoint.get("inference_allowed_mirroring_axes")
             trainers.add(checkpoint.get("trainer_name", self.model.trainer))
         self.trainer = ", ".join(sorted(trainers))
-        lr_axis = left_right_axis(plans_manager.transpose_forward)
+        lr_axis = network_left_right_axis(plans_manager.transpose_forward)
         self.hemisphere_aware = bool(self.model.plans.get(PLANS_KEY))
         if self.hemisphere_aware:
-            predictor_class = hemisphere_aware_predictor(homolog_permutation(self.model.freesurfer_labels), lr_axis)
+            predictor_class = hemisphere_aware_predictor(flip_permutation(self.model.freesurfer_labels), lr_axis)
         else:
             predictor_class = nnUNetPredictor
             if mirror_axes and lr_axis in mirror_axes and homologous_pairs(self.model.freesurfer_labels):
@@ -215,8 +265,13 @@ class NNUNetEngine:
                     self.checkpoint)
         return predictor
 
-    def predict(self, image: nb.Nifti1Image) -> Segmentation:
-        """Segment ``image``; labels (FreeSurfer numbers) come back on its exact grid and affine.
+    def provenance(self) -> dict:
+        """What goes into the sidecar JSON."""
+        return dict(self._provenance)
+
+    def predict(self, image: nb.Nifti1Image, reference=None) -> Segmentation:
+        """Segment ``image``; labels (FreeSurfer numbers) come back on its exact grid and affine (``reference``
+        unused).
 
         Any voxel order works: the image is reoriented (exactly, no resampling) to :data:`CONFORM`'s RAS, the
         orientation subseg's training data are written in, and the labels are reoriented back.
@@ -233,7 +288,7 @@ class NNUNetEngine:
                 if output:
                     probabilities[freesurfer] = _on_grid_of(
                         np.asarray(posteriors[output], dtype=np.float32).transpose(2, 1, 0), ras, image, np.float32)
-        return Segmentation(labels=labels, provenance=dict(self.provenance), probabilities=probabilities)
+        return Segmentation(labels=labels, provenance=self.provenance(), probabilities=probabilities)
 
 
 def nnunet_input(image: nb.Nifti1Image) -> tuple[np.ndarray, dict]:
@@ -250,18 +305,6 @@ def nnunet_input(image: nb.Nifti1Image) -> tuple[np.ndarray, dict]:
     array = np.ascontiguousarray(data.transpose(2, 1, 0))[None]
     spacing = [float(zoom) for zoom in image.header.get_zooms()[:3][::-1]]
     return array, {"spacing": spacing}
-
-
-def left_right_axis(transpose_forward) -> int:
-    """The network axis that runs left-right for a RAS image after nnU-Net's reader and transpose.
-
-    The reader puts RAS x (left-right) last, as (z, y, x); preprocessing then reorders axes by
-    ``transpose_forward``.
-
-    >>> left_right_axis([0, 1, 2]), left_right_axis([2, 0, 1])
-    (2, 0)
-    """
-    return list(transpose_forward).index(2)
 
 
 def hemisphere_aware_predictor(permutation, lr_axis: int):

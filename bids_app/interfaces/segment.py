@@ -1,4 +1,4 @@
-"""The shape every engine interface shares: a conformed T1w in, a label map and its provenance out."""
+"""Run any registered engine on a conformed T1w: a label map, its provenance and the engine's other maps out."""
 
 from __future__ import annotations
 
@@ -13,12 +13,20 @@ from nipype.interfaces.base import (
     InputMultiObject,
     SimpleInterface,
     TraitedSpec,
+    isdefined,
     traits,
 )
+
+from ..engines import engine_spec
 
 
 class SegmentInputSpec(BaseInterfaceInputSpec):
     in_file = File(exists=True, mandatory=True, desc="T1w image conformed for the engine")
+    engine = traits.Str(mandatory=True, desc="engine name in the registry (bids_app.engines.ENGINES)")
+    options = traits.Dict(traits.Str, traits.Any, usedefault=True,
+                          desc="fields of the engine's options dataclass (checked when the engine is built)")
+    reference = File(exists=True, desc="the T1w whose grid the outputs take, for engines whose spec has "
+                                       "reference_grid (default: in_file's)")
     device = traits.Enum("auto", "cpu", "cuda", usedefault=True, desc="torch device")
     omp_nthreads = traits.Int(1, usedefault=True, desc="torch CPU threads")
     write_probseg = traits.Bool(False, usedefault=True, desc="also write posterior maps")
@@ -32,14 +40,19 @@ class SegmentOutputSpec(TraitedSpec):
     out_brain_mask = File(desc="brain mask on the grid of in_file, where the engine makes one")
 
 
-class SegmentBase(SimpleInterface):
-    """Subclasses implement ``_segment(in_file) -> Segmentation``; this writes it to ``runtime.cwd``."""
+class Segment(SimpleInterface):
+    """Build the engine from its typed options, ``predict`` ``in_file`` and write the result to ``runtime.cwd``."""
 
     input_spec = SegmentInputSpec
     output_spec = SegmentOutputSpec
 
     def _segment(self, in_file):
-        raise NotImplementedError
+        spec = engine_spec(self.inputs.engine)
+        engine = spec.engine_class().from_options(
+            spec.options(**self.inputs.options), device=self.inputs.device, omp_nthreads=self.inputs.omp_nthreads,
+            probabilities=self.inputs.write_probseg)
+        reference = nb.load(self.inputs.reference) if isdefined(self.inputs.reference) else None
+        return engine.predict(nb.load(in_file), reference=reference)
 
     def _run_interface(self, runtime):
         start = time.perf_counter()

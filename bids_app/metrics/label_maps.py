@@ -10,7 +10,7 @@ from pathlib import Path
 import nibabel as nb
 import numpy as np
 
-from bids_app.labels import LABELS, parcel_parent
+from bids_app.labels import LABELS
 from bids_app.utils.conform import resample_like
 
 logger = logging.getLogger("subseg")
@@ -90,25 +90,3 @@ def known_labels(data: np.ndarray, path: Path) -> list[int]:
     return [int(label) for label in present if label and int(label) in LABELS]
 
 
-def fold_parcels(data: np.ndarray, keep) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
-    """``data`` with FreeSurfer parcels not in ``keep`` folded into the label they subdivide.
-
-    Cortical parcels (aparc+aseg 1000s/2000s, aparc.a2009s+aseg 11100s/12100s, ...) become
-    Left/Right-Cerebral-Cortex, white-matter parcels (wmparc) Left/Right-Cerebral-White-Matter, as in aseg.
-    Returns the folded map and ``{parcel: (parent, voxels)}`` of what was folded.
-
-    >>> folded, record = fold_parcels(np.array([0, 11101, 12101, 17, 1035]), keep=[17, 1035])
-    >>> folded.tolist(), record
-    ([0, 3, 42, 17, 1035], {11101: (3, 1), 12101: (42, 1)})
-    """
-    keep = {int(label) for label in keep}
-    counts = np.bincount(data.ravel())
-    present = np.flatnonzero(counts)
-    parents = {int(label): parcel_parent(label) for label in present if int(label) not in keep}
-    folds = {label: parent for label, parent in parents.items() if parent is not None}
-    if not folds:
-        return data, {}
-    lookup = np.arange(len(counts), dtype=data.dtype)
-    for label, parent in folds.items():
-        lookup[label] = parent
-    return lookup[data], {label: (parent, int(counts[label])) for label, parent in sorted(folds.items())}

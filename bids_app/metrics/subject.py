@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bids_app.labels import LABELS
+from bids_app.labels import LABELS, fold_parcels
 from bids_app.metrics import label_maps
 from bids_app.metrics.structures import METRICS, compare_label_maps
 from bids_app.metrics.symmetry import SWAP_THRESHOLD, symmetry
@@ -65,8 +65,9 @@ def score_or_reason(job: ImageJob) -> tuple[dict[str, list[dict]] | None, str | 
 
 
 def _folded(data: np.ndarray, labels, role: str, entities: dict, record: list) -> np.ndarray:
-    """``data`` with the parcels not among ``labels`` folded (:func:`label_maps.fold_parcels`), noted in ``record``."""
-    data, folded = label_maps.fold_parcels(data, labels)
+    """``data`` with the parcels not among ``labels`` folded (:func:`~bids_app.labels.fold_parcels`), noted in
+    ``record``."""
+    data, folded = fold_parcels(data, labels)
     record.extend(entities | {"map": role, "label": label, "structure": LABELS[label].name, "into_label": parent,
                               "into_structure": LABELS[parent].name, "voxels": voxels}
                   for label, (parent, voxels) in folded.items())

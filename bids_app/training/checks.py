@@ -6,37 +6,11 @@ import nibabel as nb
 import numpy as np
 
 from ..errors import SubsegError
-from ..labels import LABELS, label_index
+from ..labels import LABELS
 
 
 class TrainingError(SubsegError, ValueError):
     """The training inputs or settings cannot be used (one line naming the file or option)."""
-
-
-def resolve_labels(values) -> tuple[int, ...]:
-    """FreeSurfer numbers of ``--labels`` values (names or numbers), sorted.
-
-    >>> resolve_labels(["Left-Thalamus", "49", "Left-Thalamus-Proper"])
-    (10, 49)
-    """
-    numbers = set()
-    for value in values:
-        value = str(value).strip()
-        if value.isdigit():
-            number = int(value)
-            if number not in LABELS:
-                raise TrainingError(f"--labels: {number} is not a FreeSurfer label number")
-        else:
-            try:
-                number = label_index(value)
-            except KeyError:
-                raise TrainingError(f"--labels: {value!r} is not a FreeSurfer label name") from None
-        if number == 0:
-            raise TrainingError("--labels: background (0) is always learned; give structures only")
-        numbers.add(number)
-    if not numbers:
-        raise TrainingError("--labels: no label given")
-    return tuple(sorted(numbers))
 
 
 def check_grid(t1w, labels) -> None:

@@ -16,8 +16,7 @@ from pathlib import Path
 import nibabel as nb
 import numpy as np
 
-from ..labels import LABELS, label_index
-from ..metrics.label_maps import fold_parcels
+from ..labels import LABELS, fold_parcels, label_index
 from ..utils.conform import conform
 
 LOGGER = logging.getLogger("subseg")

@@ -2,7 +2,7 @@
 
 Trains on the mirrored heads as the anatomy they are. :class:`HemisphereMirroringMixin` goes before any
 nnU-Net trainer in the bases (``class T(HemisphereMirroringMixin, nnUNetTrainer)``): it marks the plans with
-:data:`~bids_app.training.mirroring.PLANS_KEY`, puts the left-right axis among the mirror axes and replaces
+:data:`~bids_app.utils.hemisphere.PLANS_KEY`, puts the left-right axis among the mirror axes and replaces
 nnU-Net's mirror transform by :class:`HemisphereMirrorTransform` (or adds it where the trainer has none).
 :class:`~bids_app.engines.nnunet.NNUNetEngine` then swaps the homologous output channels of the left-right
 test-time mirror before averaging.
@@ -15,10 +15,9 @@ from batchgeneratorsv2.transforms.spatial.mirroring import MirrorTransform
 from batchgeneratorsv2.transforms.utils.compose import ComposeTransforms
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
-from ..engines.nnunet import left_right_axis
-from ..labels import label_index
+from ..labels import flip_permutation, label_index
+from ..utils.hemisphere import PLANS_KEY, network_left_right_axis
 from .dataset import ORIENTATION
-from .mirroring import PLANS_KEY, homolog_permutation
 from .trainer import nnUNetTrainerSubsegCPU
 
 
@@ -51,9 +50,9 @@ class HemisphereMirroringMixin:
             raise ValueError(f"hemisphere-aware training needs a dataset written by subseg in {ORIENTATION}")
         plans[PLANS_KEY] = True
         super().__init__(plans, configuration, fold, dataset_json, device)
-        self.left_right_axis = left_right_axis(self.plans_manager.transpose_forward)
+        self.left_right_axis = network_left_right_axis(self.plans_manager.transpose_forward)
         labels = sorted(dataset_json["labels"].items(), key=lambda item: item[1])
-        self.permutation = homolog_permutation([label_index(name) if value else 0 for name, value in labels])
+        self.permutation = flip_permutation([label_index(name) if value else 0 for name, value in labels])
 
     def configure_rotation_dummyDA_mirroring_and_inital_patch_size(self):
         rotation, dummy_2d, patch_size, axes = super().configure_rotation_dummyDA_mirroring_and_inital_patch_size()

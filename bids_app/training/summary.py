@@ -16,7 +16,7 @@ def training_record(checkpoint_file: Path, label_names: list[str]) -> dict:
 
     ``label_names`` name nnU-Net's foreground outputs 1, 2, ... (its per-label pseudo-Dice order).
     """
-    from ..engines.checkpoints import load_checkpoint
+    from ..utils.checkpoints import load_checkpoint
 
     checkpoint = load_checkpoint(checkpoint_file)
     return {"trainer_class": checkpoint.get("trainer_name"),

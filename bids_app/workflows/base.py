@@ -13,11 +13,12 @@ from ..interfaces.reports import SegmentationPlot, SubjectReport
 from ..interfaces.volumes import StructureVolumes
 from .outputs import init_ds_dseg_wf
 from .preprocessing import init_preproc_wf
-from .segmentation import engine_grid, init_segmentation_wf
+from ..engines import engine_spec
+from .segmentation import init_segmentation_wf
 
 
 def init_subseg_wf(*, t1w_files: list[Path], metadata: dict[Path, dict], output_dir: Path, work_dir: Path,
-                   engine: str, engine_options: dict, desc: str, device: str, omp_nthreads: int,
+                   engine: str, engine_options=None, desc: str, device: str, omp_nthreads: int,
                    preprocessing: dict | None = None, write_probseg: bool = False, engine_labels=None,
                    name: str = "subseg_wf") -> pe.Workflow:
     """One :func:`init_single_t1w_wf` branch per T1w, independent of each other.
@@ -25,11 +26,12 @@ def init_subseg_wf(*, t1w_files: list[Path], metadata: dict[Path, dict], output_
     .. workflow::
 
         from pathlib import Path
+        from bids_app.engines.nnunet import NNUNetOptions
         from bids_app.workflows.base import init_subseg_wf
         t1w = Path("sub-01/anat/sub-01_T1w.nii.gz")
         wf = init_subseg_wf(t1w_files=[t1w], metadata={t1w: {}}, output_dir=Path("out"), work_dir=Path("work"),
-                            engine="nnunet", engine_options={"model_dir": "."}, desc="nnunet", device="cpu",
-                            omp_nthreads=1)
+                            engine="nnunet", engine_options=NNUNetOptions(model="."), desc="nnunet",
+                            device="cpu", omp_nthreads=1)
 
     Parameters
     ----------
@@ -58,7 +60,7 @@ def branch_name(t1w: Path) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", stem) + "_wf"
 
 
-def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: str, engine_options: dict,
+def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: str, engine_options=None,
                        desc: str, device: str = "auto", omp_nthreads: int = 1, preprocessing: dict | None = None,
                        write_probseg: bool = False, engine_labels=None, name: str = "single_t1w_wf") -> pe.Workflow:
     """Validate, conform, segment, carry back, measure, picture and store one T1w.
@@ -66,9 +68,10 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
     .. workflow::
 
         from pathlib import Path
+        from bids_app.engines.nnunet import NNUNetOptions
         from bids_app.workflows.base import init_single_t1w_wf
         wf = init_single_t1w_wf(t1w=Path("sub-01_T1w.nii.gz"), metadata={}, output_dir=Path("out"),
-                                engine="nnunet", engine_options={"model_dir": "."}, desc="nnunet")
+                                engine="nnunet", engine_options=NNUNetOptions(model="."), desc="nnunet")
 
     Parameters
     ----------
@@ -79,9 +82,9 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
     output_dir : Path
         Derivatives root.
     engine : str
-        meshnet, nnunet or synthseg.
-    engine_options : dict
-        Inputs of the engine's interface.
+        A name in :data:`bids_app.engines.ENGINES`.
+    engine_options
+        The engine's options dataclass, checked (default: its defaults).
     desc : str
         desc entity of the outputs.
     device : str
@@ -89,7 +92,7 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
     omp_nthreads : int
         Threads for the engine.
     preprocessing : dict or None
-        Harmonisation before segmenting: ``bias_correction`` (bool), ``template`` (TemplateFlow name or None),
+        Preprocessing steps before segmenting: ``bias_correction`` (bool), ``template`` (TemplateFlow name or None),
         ``brain_mask`` (``"template"`` or None). The template's brain mask, when used, is the one stored as
         ``desc-brain_mask`` (in place of the engine's own).
     write_probseg : bool
@@ -104,7 +107,8 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
     preprocessing = dict(preprocessing or {})
     template = preprocessing.get("template")
     template_mask = preprocessing.get("brain_mask") == "template"
-    preproc_wf = init_preproc_wf(**engine_grid(engine), **preprocessing, omp_nthreads=omp_nthreads)
+    spec = engine_spec(engine)
+    preproc_wf = init_preproc_wf(**spec.grid, **preprocessing, omp_nthreads=omp_nthreads)
     segmentation_wf = init_segmentation_wf(engine=engine, engine_options=engine_options, device=device,
                                            omp_nthreads=omp_nthreads, aligned=template is not None,
                                            write_probseg=write_probseg)
@@ -114,7 +118,7 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
     plot = pe.Node(SegmentationPlot(), name="plot_dseg", mem_gb=1)
     report = pe.Node(SubjectReport(desc=desc, source_file=str(t1w), metadata=metadata), name="report", mem_gb=1)
     outputs_wf = init_ds_dseg_wf(output_dir=str(output_dir), desc=desc, metadata=metadata,
-                                 with_brain_mask=engine == "meshnet" or template_mask, template=template,
+                                 with_brain_mask=spec.masks or template_mask, template=template,
                                  write_probseg=write_probseg)
     workflow.connect([
         (inputnode, preproc_wf, [("t1w", "inputnode.t1w")]),
@@ -145,7 +149,7 @@ def init_single_t1w_wf(*, t1w: Path, metadata: dict, output_dir: Path, engine: s
         (plot, outputs_wf, [("out_file", "inputnode.figure")]),
         (report, outputs_wf, [("out_file", "inputnode.report")]),
     ])
-    if engine == "meshnet" or template_mask:
+    if spec.masks or template_mask:
         workflow.connect([(preproc_wf if template_mask else segmentation_wf, report,
                            [("outputnode.brain_mask", "brain_mask")])])
     return workflow

@@ -1,4 +1,4 @@
-"""From a raw T1w to the image an engine segments: validation, optional harmonisation, conforming."""
+"""From a raw T1w to the image an engine segments: validation, optional preprocessing steps, conforming."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from nipype.pipeline import engine as pe
 from ..interfaces.conform import Conform
 from ..interfaces.masks import ApplyMask
 from ..interfaces.validation import ValidateT1w
-from .alignment import init_harmonize_wf
+from .preproc_steps import init_preproc_steps_wf
 
 
 def init_preproc_wf(*, orientation: str = "RAS", shape=None, zooms=None, bias_correction: bool = False,
                     template: str | None = None, brain_mask: str | None = None, omp_nthreads: int = 1,
                     name: str = "preproc_wf") -> pe.Workflow:
-    """Check a T1w, harmonise it when asked (N4, affine to a template, template brain mask), conform it.
+    """Check a T1w, run the preprocessing steps asked for (N4, affine to a template, template brain mask), conform it.
 
     .. workflow::
 
@@ -75,25 +75,25 @@ def init_preproc_wf(*, orientation: str = "RAS", shape=None, zooms=None, bias_co
         ])
         return workflow
 
-    harmonize_wf = init_harmonize_wf(bias_correction=bias_correction, template=template, brain_mask=brain_mask,
+    preproc_steps_wf = init_preproc_steps_wf(bias_correction=bias_correction, template=template, brain_mask=brain_mask,
                                      omp_nthreads=omp_nthreads)
     provenance = pe.Node(Function(function=_merge, input_names=["first", "second"], output_names=["merged"]),
                          name="merge_provenance")
     workflow.connect([
-        (validate, harmonize_wf, [("out_file", "inputnode.t1w")]),
-        (harmonize_wf, outputnode, [("outputnode.xfm", "xfm"), ("outputnode.brain_mask", "brain_mask")]),
-        (harmonize_wf, provenance, [("outputnode.provenance", "first")]),
+        (validate, preproc_steps_wf, [("out_file", "inputnode.t1w")]),
+        (preproc_steps_wf, outputnode, [("outputnode.xfm", "xfm"), ("outputnode.brain_mask", "brain_mask")]),
+        (preproc_steps_wf, provenance, [("outputnode.provenance", "first")]),
         (conform, provenance, [("provenance", "second")]),
         (provenance, outputnode, [("merged", "provenance")]),
     ])
     if brain_mask == "template":
         skull_strip = pe.Node(ApplyMask(), name="apply_template_mask")
         workflow.connect([
-            (harmonize_wf, skull_strip, [("outputnode.t1w", "in_file"), ("outputnode.template_mask", "mask")]),
+            (preproc_steps_wf, skull_strip, [("outputnode.t1w", "in_file"), ("outputnode.template_mask", "mask")]),
             (skull_strip, conform, [("out_file", "in_file")]),
         ])
     else:
-        workflow.connect([(harmonize_wf, conform, [("outputnode.t1w", "in_file")])])
+        workflow.connect([(preproc_steps_wf, conform, [("outputnode.t1w", "in_file")])])
     return workflow
 
 

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from importlib import import_module
+from dataclasses import asdict
 
 from nipype.interfaces.utility import IdentityInterface
 from nipype.pipeline import engine as pe
 
+from ..engines import engine_spec
 from ..interfaces.conform import ResampleToReference
+from ..interfaces.segment import Segment
 from ..interfaces.transforms import ApplyAffine
 
-#: engine name -> (module with the engine and its CONFORM grid, module and class of its nipype interface, GB)
-ENGINES = {
-    "meshnet": ("bids_app.engines.meshnet", "bids_app.interfaces.meshnet", "MeshNetSegment", 4),
-    "nnunet": ("bids_app.engines.nnunet", "bids_app.interfaces.nnunet", "NNUNetSegment", 4),
-    "synthseg": ("bids_app.engines.synthseg", "bids_app.interfaces.synthseg", "SynthSegSegment", 8),
-}
 
-
-def engine_grid(engine: str) -> dict:
-    """The grid an engine works on: ``orientation`` and optionally ``shape`` and ``zooms``."""
-    return dict(import_module(ENGINES[engine][0]).CONFORM or {"orientation": "RAS"})
-
-
-def init_segmentation_wf(*, engine: str, engine_options: dict, device: str = "auto", omp_nthreads: int = 1,
+def init_segmentation_wf(*, engine: str, engine_options=None, device: str = "auto", omp_nthreads: int = 1,
                          aligned: bool = False, write_probseg: bool = False,
                          name: str = "segmentation_wf") -> pe.Workflow:
     """Run one engine on a conformed T1w and resample its maps onto the raw T1w's grid.
@@ -33,15 +23,16 @@ def init_segmentation_wf(*, engine: str, engine_options: dict, device: str = "au
 
     .. workflow::
 
+        from bids_app.engines.nnunet import NNUNetOptions
         from bids_app.workflows.segmentation import init_segmentation_wf
-        wf = init_segmentation_wf(engine="nnunet", engine_options={"model_dir": "."}, write_probseg=True)
+        wf = init_segmentation_wf(engine="nnunet", engine_options=NNUNetOptions(model="."), write_probseg=True)
 
     Parameters
     ----------
     engine : str
-        meshnet, nnunet or synthseg.
-    engine_options : dict
-        Inputs of the engine's interface (model folder, folds, ...).
+        A name in :data:`bids_app.engines.ENGINES`.
+    engine_options
+        The engine's options dataclass (default: its defaults).
     device : str
         auto, cpu or cuda.
     omp_nthreads : int
@@ -71,19 +62,22 @@ def init_segmentation_wf(*, engine: str, engine_options: dict, device: str = "au
     probseg, probseg_labels
         Posterior maps on the T1w's own grid and their FreeSurfer labels (with ``write_probseg``).
     """
-    _, interface_module, interface_name, mem_gb = ENGINES[engine]
-    interface = getattr(import_module(interface_module), interface_name)
+    spec = engine_spec(engine)
+    options = spec.options() if engine_options is None else engine_options
+    if not isinstance(options, spec.options):
+        raise TypeError(f"engine {engine} takes {spec.options.__name__}, not {type(options).__name__}")
     workflow = pe.Workflow(name=name)
     inputnode = pe.Node(IdentityInterface(fields=["t1w_conformed", "t1w_valid", "xfm"]), name="inputnode")
     outputnode = pe.Node(IdentityInterface(fields=["dseg", "provenance", "brain_mask", "probseg", "probseg_labels"]),
                          name="outputnode")
-    segment = pe.Node(interface(device=device, omp_nthreads=omp_nthreads, write_probseg=write_probseg,
-                                **engine_options), name=f"segment_{engine}", mem_gb=mem_gb, n_procs=omp_nthreads)
+    segment = pe.Node(Segment(engine=engine, options=asdict(options), device=device, omp_nthreads=omp_nthreads,
+                              write_probseg=write_probseg), name=f"segment_{engine}", mem_gb=spec.mem_gb,
+                      n_procs=omp_nthreads)
     workflow.connect([
         (inputnode, segment, [("t1w_conformed", "in_file")]),
         (segment, outputnode, [("out_provenance", "provenance")]),
     ])
-    if engine == "meshnet" and not aligned:  # labels from its posteriors where the grids differ
+    if spec.reference_grid and not aligned:  # e.g. labels from posteriors where the grids differ
         workflow.connect([(inputnode, segment, [("t1w_valid", "reference")])])
 
     def to_native(node_name, field, interpolation="nearest", iterfield=None):
@@ -100,7 +94,7 @@ def init_segmentation_wf(*, engine: str, engine_options: dict, device: str = "au
         return node
 
     workflow.connect([(to_native("labels_to_native", "out_dseg"), outputnode, [("out_file", "dseg")])])
-    if engine == "meshnet":
+    if spec.masks:
         workflow.connect([(to_native("mask_to_native", "out_brain_mask"), outputnode, [("out_file", "brain_mask")])])
     if write_probseg:
         probseg = to_native("probseg_to_native", "out_probseg", "linear", iterfield=["in_file"])

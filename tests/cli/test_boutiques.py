@@ -187,3 +187,18 @@ def test_random_simulations_parse(bids_folders):
         (bids_folders / argv[0] / "dataset_description.json").write_text("{}")
         args = parse_args(argv)
         assert args.analysis_level in ("participant", "group", "train")
+
+
+def test_descriptor_lists_every_registered_engine_and_its_options():
+    """The registry is what the descriptor describes: its engines as --engine's choices, each engine's options
+    in the segmentation group."""
+    from bids_app.engines import ENGINES
+
+    descriptor = _descriptor()
+    by_id = {item["id"]: item for item in descriptor["inputs"]}
+    assert by_id["engine"]["value-choices"] == sorted(ENGINES)
+    segmentation = next(group for group in descriptor["groups"] if group["id"] == "segmentation")
+    for spec in ENGINES.values():
+        for option in spec.cli:
+            assert option.dest in segmentation["members"], f"{spec.name}: {option.dest} not in the segmentation group"
+            assert by_id[option.dest]["command-line-flag"] in option.flags, option.dest

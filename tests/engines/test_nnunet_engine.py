@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bids_app.engines.nnunet import NNUNetEngine
-from bids_app.interfaces.nnunet import NNUNetSegment
+from bids_app.interfaces.segment import Segment
 from bids_app.utils.conform import resample_like
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,7 @@ def test_same_labels_in_world_space_whatever_the_voxel_order(engine, sub01, sub0
 
 
 def test_provenance(engine, tiny_nnunet_model):
-    provenance = engine.provenance
+    provenance = engine.provenance()
     assert provenance["Engine"] == "nnunet" and provenance["Model"] == tiny_nnunet_model.name
     assert provenance["Trainer"] == "nnUNetTrainerSubsegCPU"
     assert (provenance["Plans"], provenance["Configuration"]) == ("subsegCPUPlans", "3d_fullres")
@@ -74,8 +74,8 @@ def test_provenance(engine, tiny_nnunet_model):
 
 def test_interface_writes_labels_and_provenance(tiny_nnunet_model, sample_bids, tmp_path, tiny_nnunet_labels):
     in_file = sample_bids / "sub-02" / "anat" / "sub-02_T1w.nii.gz"
-    node = NNUNetSegment(in_file=str(in_file), model_dir=str(tiny_nnunet_model), device="cpu", omp_nthreads=1,
-                         write_probseg=True)
+    node = Segment(in_file=str(in_file), engine="nnunet", options={"model": str(tiny_nnunet_model)}, device="cpu",
+                   omp_nthreads=1, write_probseg=True)
     result = node.run(cwd=str(tmp_path))
     labels = nb.load(result.outputs.out_dseg)
     assert labels.shape == nb.load(in_file).shape

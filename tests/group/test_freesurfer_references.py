@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from configs import group_config
+
 from bids_app.group import run_group
 from bids_app.labels import LABELS, SUBCORTICAL
 
@@ -66,8 +68,8 @@ def freesurfer_case(shared_data, tmp_path_factory):
 def _run(freesurfer_case, caplog, **options):
     raw, outputs, references, _ = freesurfer_case
     with caplog.at_level(logging.INFO, logger="subseg"):
-        run_group(bids_dir=raw, output_dir=outputs, descs=None, reference_dir=references, reference_desc=None,
-                  participant_labels=None, nprocs=1, **options)
+        run_group(group_config(bids_dir=raw, output_dir=outputs, descs=None, reference_dir=references,
+                               reference_desc=None, participant_labels=None, nprocs=1, **options))
     group = outputs / "group"
     return (pd.read_csv(group / "metrics.tsv", sep="\t", dtype={"run": str}),
             pd.read_csv(group / "symmetry.tsv", sep="\t"), pd.read_csv(group / "folded_labels.tsv", sep="\t"))
@@ -109,4 +111,4 @@ def test_labels_reach_the_group_level_from_the_command_line(tmp_path):
     from bids_app.config import Config
 
     argv = [str(tmp_path), str(tmp_path / "derivatives" / "subseg"), "group", "--labels", "Left-Hippocampus", "53"]
-    assert Config.from_args(parse_args(argv)).group_arguments()["labels"] == ["Left-Hippocampus", "53"]
+    assert Config.from_args(parse_args(argv)).evaluation.labels == ["Left-Hippocampus", "53"]

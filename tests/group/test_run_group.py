@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from configs import group_config
+
 from bids_app.group import GroupError, run_group
 from bids_app.labels import LABELS, SUBCORTICAL
 from tests.metrics.test_symmetry import swap_sides
@@ -65,8 +67,8 @@ def dataset(shared_data, tmp_path_factory):
 @pytest.fixture(scope="module")
 def group_dir(dataset):
     raw, outputs, references = dataset
-    run_group(bids_dir=raw, output_dir=outputs, descs=["nnunet5", "synthseg"], reference_dir=references,
-              reference_desc="aseg", participant_labels=None, tolerance_mm=2.0, nprocs=2)
+    run_group(group_config(bids_dir=raw, output_dir=outputs, descs=["nnunet5", "synthseg"], reference_dir=references,
+                           reference_desc="aseg", participant_labels=None, tolerance_mm=2.0, nprocs=2))
     return outputs / "group"
 
 
@@ -128,29 +130,29 @@ def test_headline_and_report(group_dir):
 def test_prediction_on_another_grid_is_resampled_with_a_warning(dataset, tmp_path, caplog):
     raw, outputs, references = dataset
     outputs = shutil.copytree(outputs, tmp_path / "out")
-    run_group(bids_dir=raw, output_dir=outputs, descs=["nnunet5"], reference_dir=references,
-              reference_desc="aseg", participant_labels=["03"])
+    run_group(group_config(bids_dir=raw, output_dir=outputs, descs=["nnunet5"], reference_dir=references,
+                           reference_desc="aseg", participant_labels=["03"]))
     assert "sub-03_desc-nnunet5_dseg.nii.gz: not on its reference's grid" in caplog.text
 
 
 def test_outputs_without_label_maps_are_refused(tmp_path):
     outputs = _derivatives(tmp_path / "out", "subseg")
     with pytest.raises(GroupError, match="no \\*_dseg.nii.gz"):
-        run_group(bids_dir=tmp_path, output_dir=outputs, descs=None, reference_dir=None, reference_desc=None,
-                  participant_labels=None)
+        run_group(group_config(bids_dir=tmp_path, output_dir=outputs, descs=None, reference_dir=None,
+                               reference_desc=None, participant_labels=None))
 
 
 def test_reference_folder_without_description_is_refused(dataset, tmp_path):
     raw, outputs, _ = dataset
     with pytest.raises(GroupError, match="no dataset_description.json"):
-        run_group(bids_dir=raw, output_dir=outputs, descs=None, reference_dir=tmp_path, reference_desc="aseg",
-                  participant_labels=None)
+        run_group(group_config(bids_dir=raw, output_dir=outputs, descs=None, reference_dir=tmp_path,
+                               reference_desc="aseg", participant_labels=None))
 
 
 def test_volumes_only_without_references(dataset, tmp_path):
     raw, outputs, _ = dataset
     outputs = shutil.copytree(outputs, tmp_path / "out")
-    run_group(bids_dir=raw, output_dir=outputs, descs=["synthseg"], reference_dir=None, reference_desc=None,
-              participant_labels=["sub-01"])
+    run_group(group_config(bids_dir=raw, output_dir=outputs, descs=["synthseg"], reference_dir=None,
+                           reference_desc=None, participant_labels=["sub-01"]))
     volumes = pd.read_csv(outputs / "group" / "volumes.tsv", sep="\t")
     assert len(volumes) == 16 and (outputs / "group" / "report.html").is_file()

@@ -1,4 +1,4 @@
-"""The nipype interface around the MeshNet engine."""
+"""The engine interface running the MeshNet engine."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import nibabel as nb
 import numpy as np
 
-from bids_app.interfaces.meshnet import MeshNetSegment
+from bids_app.interfaces.segment import Segment
 
 
 def test_meshnet_segment_writes_labels_mask_and_provenance(shared_data, tmp_path):
@@ -15,7 +15,8 @@ def test_meshnet_segment_writes_labels_mask_and_provenance(shared_data, tmp_path
     in_file = tmp_path / "t1w.nii.gz"
     nb.Nifti1Image(np.asanyarray(head.dataobj), head.affine).to_filename(in_file)
 
-    result = MeshNetSegment(in_file=str(in_file), parc=True, device="cpu", omp_nthreads=2).run(
+    result = Segment(in_file=str(in_file), engine="meshnet", options={"parc": True}, device="cpu",
+                     omp_nthreads=2).run(
         cwd=str(tmp_path)
     )
 

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from scipy import ndimage
 
+from configs import group_config
+
 from bids_app.group import run_group
 from bids_app.metrics.longitudinal import repeat_noise, session_times, volume_change
 from tests.reports.chromium_helpers import open_report
@@ -65,8 +67,8 @@ def test_session_times_read_acq_time(study):
 
 def test_change_marks_the_shrinking_hippocampus_only(study):
     raw, out = study
-    run_group(bids_dir=raw, output_dir=out, descs=None, reference_dir=None, reference_desc=None,
-              participant_labels=None)
+    run_group(group_config(bids_dir=raw, output_dir=out, descs=None, reference_dir=None, reference_desc=None,
+                           participant_labels=None))
     change = pd.read_csv(out / "group" / "longitudinal.tsv", sep="\t", dtype={"subject": str, "session": str})
     volumes = pd.read_csv(out / "group" / "volumes.tsv", sep="\t", dtype={"subject": str, "session": str})
     assert len(change) == 2 * volumes["label"].nunique()  # two subjects x every label, one later session each
@@ -92,8 +94,8 @@ def test_no_change_table_without_sessions():
 def test_group_report_shows_change_in_chromium(study, tmp_path):
     raw, out = study
     if not (out / "group" / "report.html").is_file():
-        run_group(bids_dir=raw, output_dir=out, descs=None, reference_dir=None, reference_desc=None,
-                  participant_labels=None)
+        run_group(group_config(bids_dir=raw, output_dir=out, descs=None, reference_dir=None, reference_desc=None,
+                               participant_labels=None))
     page = (out / "group" / "report.html").read_text()
     assert "<h2>Change over sessions</h2>" in page and "exceed the repeat-scan noise" in page
     shown = open_report(out / "group" / "report.html", tmp_path)

@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from bids_app.engines.checkpoints import CheckpointError, allowed_globals, load_checkpoint
+from bids_app.utils.checkpoints import CheckpointError, allowed_globals, load_checkpoint
 
 
 class _Payload:

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from configs import group_config
+
 from bids_app.group import run_group
 from bids_app.labels import LABELS, SUBCORTICAL
 from bids_app.reports.study_figure import choose_images, source_t1w
@@ -61,8 +63,8 @@ def group_run(shared_data, tmp_path_factory):
         _label_map(aseg, aseg_image.affine, references, subject, "aseg", sources=False)
         for desc, by_subject in predictions.items():
             _label_map(by_subject[subject], aseg_image.affine, outputs, subject, desc)
-    run_group(bids_dir=raw, output_dir=outputs, descs=None, reference_dir=references, reference_desc="aseg",
-              participant_labels=None, tolerance_mm=2.0, nprocs=1)
+    run_group(group_config(bids_dir=raw, output_dir=outputs, descs=None, reference_dir=references,
+                           reference_desc="aseg", participant_labels=None, tolerance_mm=2.0, nprocs=1))
     return outputs / "group"
 
 

@@ -9,11 +9,13 @@ import torch
 from batchgeneratorsv2.transforms.spatial.mirroring import MirrorTransform
 from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
 
-from bids_app.engines.nnunet import hemisphere_aware_predictor, left_right_axis, nnunet_input
+from bids_app.engines.nnunet import hemisphere_aware_predictor, nnunet_input
+from bids_app.labels import flip_permutation
 from bids_app.training.dataset import label_table, remap_labels
 from bids_app.training.hemisphere import HemisphereMirrorTransform
-from bids_app.training.mirroring import hemisphere_mirror, homolog_permutation
+from bids_app.training.mirroring import hemisphere_mirror
 from bids_app.utils.conform import conform
+from bids_app.utils.hemisphere import network_left_right_axis
 
 MODEL_LABELS = (10, 49, 17, 53, 4)
 
@@ -48,8 +50,8 @@ def test_hemisphere_mirror_gives_the_labels_of_the_mirrored_anatomy(transpose_fo
     image, labels = _head()
     mirrored_head = nb.Nifti1Image(np.flip(image.get_fdata(), 0).copy(), image.affine)
     truth = nb.Nifti1Image(_true_labels(np.flip(np.asanyarray(labels.dataobj), 0)).astype(np.int16), image.affine)
-    axis = left_right_axis(transpose_forward)
-    permutation = homolog_permutation([0, *sorted(MODEL_LABELS)])
+    axis = network_left_right_axis(transpose_forward)
+    permutation = flip_permutation([0, *sorted(MODEL_LABELS)])
 
     array, seg = _nnunet_arrays(image, labels, transpose_forward)
     expected_image, expected_seg = _nnunet_arrays(mirrored_head, truth, transpose_forward)
@@ -74,8 +76,8 @@ def test_engine_left_right_axis_follows_conform_and_reader():
     image, _ = _head()
     lia = conform(image, "LIA")
     array, _ = nnunet_input(conform(lia, "RAS"))
-    assert array.shape[1 + left_right_axis([0, 1, 2])] == image.shape[0]
-    assert array.transpose(0, 3, 1, 2).shape[1 + left_right_axis([2, 0, 1])] == image.shape[0]
+    assert array.shape[1 + network_left_right_axis([0, 1, 2])] == image.shape[0]
+    assert array.transpose(0, 3, 1, 2).shape[1 + network_left_right_axis([2, 0, 1])] == image.shape[0]
 
 
 class _SideLabeller(torch.nn.Module):
@@ -97,8 +99,8 @@ class _SideLabeller(torch.nn.Module):
 def test_test_time_mirroring_swaps_homologous_channels():
     image, labels = _head()
     x = torch.from_numpy(nnunet_input(image)[0][None].copy())
-    axis = left_right_axis([0, 1, 2])
-    permutation = homolog_permutation([0, 10, 49])
+    axis = network_left_right_axis([0, 1, 2])
+    permutation = flip_permutation([0, 10, 49])
     network = _SideLabeller(axis)
     predictions = {}
     for name, predictor_class in (("aware", hemisphere_aware_predictor(permutation, axis)),
@@ -118,14 +120,14 @@ def test_every_registered_trainer_gets_the_hemisphere_aware_mirror_only(name):
     from bids_app.training.registry import trainer_class
 
     trainer = object.__new__(trainer_class(name, hemisphere_aware=True))
-    trainer.left_right_axis, trainer.permutation = 2, homolog_permutation([0, 10, 49])
+    trainer.left_right_axis, trainer.permutation = 2, flip_permutation([0, 10, 49])
     composed = trainer.get_training_transforms([48, 48, 48], (0.0, 0.0), None, (0, 1, 2), False)
     kinds = [type(transform) for transform in composed.transforms]
     assert kinds.count(HemisphereMirrorTransform) == 1 and MirrorTransform not in kinds
 
 
 def test_padding_label_survives_the_hemisphere_mirror():
-    permutation = homolog_permutation([0, 10, 49])
+    permutation = flip_permutation([0, 10, 49])
     seg = torch.tensor([[[[-1, 1, 2]]]], dtype=torch.int16)
     out = HemisphereMirrorTransform((2,), 2, permutation).apply({"segmentation": seg}, axes=[2])
     assert out["segmentation"].tolist() == [[[[1, 2, -1]]]]

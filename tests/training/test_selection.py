@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bids_app.errors import SubsegError
-from bids_app.training.checks import TrainingError, resolve_labels
+from bids_app.labels import LabelError, resolve_labels
+from bids_app.training.checks import TrainingError
 from bids_app.training.selection import choose_subjects, collect_references, pair_images, split_table
 
 
@@ -26,7 +27,7 @@ def test_fewer_subjects_than_asked_is_refused():
                                              (["Left-Nothing"], "not a FreeSurfer label name"),
                                              (["0"], "background")])
 def test_unknown_labels_are_refused(values, message):
-    with pytest.raises(TrainingError, match=message):
+    with pytest.raises(LabelError, match=message):
         resolve_labels(values)
 
 

@@ -45,9 +45,9 @@ def test_hemisphere_aware_training_runs_and_the_engine_mirrors_with_swaps(sample
                       nthreads=1)
 
     engine = NNUNetEngine(model_dir, device="cpu", omp_nthreads=1)
-    assert engine.provenance["HemisphereAwareMirroring"] is True
-    assert engine.provenance["Trainer"] == "nnUNetTrainerSubsegHemisphere"
-    assert engine.provenance["TestTimeMirroringAxes"] == [2]
+    assert engine.provenance()["HemisphereAwareMirroring"] is True
+    assert engine.provenance()["Trainer"] == "nnUNetTrainerSubsegHemisphere"
+    assert engine.provenance()["TestTimeMirroringAxes"] == [2]
     result = engine.predict(image).labels
     assert result.shape == image.shape
     assert set(np.unique(np.asanyarray(result.dataobj)).tolist()) <= {0, 10, 49, 11, 50}

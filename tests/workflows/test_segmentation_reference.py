@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bids_app.engines.meshnet import MeshNetOptions
+from bids_app.engines.nnunet import NNUNetOptions
 from bids_app.workflows.segmentation import init_segmentation_wf
 
 
@@ -14,11 +16,16 @@ def _feeds_reference(workflow, engine) -> bool:
 
 
 def test_meshnet_gets_the_t1w_grid():
-    assert _feeds_reference(init_segmentation_wf(engine="meshnet", engine_options={}), "meshnet")
+    assert _feeds_reference(init_segmentation_wf(engine="meshnet"), "meshnet")
 
 
 @pytest.mark.parametrize("engine", ["meshnet", "nnunet"])
 def test_aligned_or_other_engines_return_through_their_own_step(engine):
-    options = {} if engine == "meshnet" else {"model_dir": "."}
+    options = MeshNetOptions() if engine == "meshnet" else NNUNetOptions(model=".")
     workflow = init_segmentation_wf(engine=engine, engine_options=options, aligned=engine == "meshnet")
     assert not _feeds_reference(workflow, engine)
+
+
+def test_options_of_another_engine_are_refused_when_the_graph_is_built():
+    with pytest.raises(TypeError, match="engine nnunet takes NNUNetOptions, not MeshNetOptions"):
+        init_segmentation_wf(engine="nnunet", engine_options=MeshNetOptions())

@@ -1,5 +1,16 @@
-"""brainchop's pretrained MeshNet models (aparc+aseg 104 classes, mindgrab brain extraction) in PyTorch."""
+"""brainchop's pretrained MeshNet models (aparc+aseg 104 classes, mindgrab brain extraction) in PyTorch.
 
-from .engine import CONFORM, MeshNetEngine
+The engine is imported on first use, so that the registry entry (:mod:`.options`) does not import torch.
+"""
 
-__all__ = ["CONFORM", "MeshNetEngine"]
+from .options import CONFORM, SPEC, MeshNetOptions
+
+__all__ = ["CONFORM", "SPEC", "MeshNetEngine", "MeshNetOptions"]
+
+
+def __getattr__(name):
+    if name == "MeshNetEngine":
+        from .engine import MeshNetEngine
+
+        return MeshNetEngine
+    raise AttributeError(name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import nibabel as nb
@@ -28,13 +27,12 @@ from ..base import Segmentation
 from . import inference
 from .classes import class_labels, read_class_names
 from .network import MeshNet
+from .options import CONFORM, MeshNetOptions, packaged_model_folder
 from .preprocess import bounding_box, largest_component, min_max, uint8_intensities
 from .tfjs import load_meshnet
 
 LOGGER = logging.getLogger("subseg")
 
-#: The grid the engine works on; the workflow conforms the T1w with ``conform(image, **CONFORM)``.
-CONFORM = dict(orientation="LIA", shape=(256, 256, 256), zooms=(1.0, 1.0, 1.0))
 #: Package folder holding each model (``model.json``, weights, ``colormap.json``).
 SEGMENTATION_MODEL = "model21_104class"
 BRAIN_MODEL = "mindgrab"
@@ -56,11 +54,6 @@ class PackagedModel:
     classes: list[str]
     weights_file: str
     sha256: str
-
-
-def packaged_model_folder(name: str) -> Path:
-    """``bids_app/data/meshnet/<name>/``: ``model.json``, the weights (``*.bin``) and ``colormap.json``."""
-    return Path(str(resources.files("bids_app.data").joinpath("meshnet", name)))
 
 
 def load_packaged_model(name: str) -> PackagedModel:
@@ -114,8 +107,24 @@ class MeshNetEngine:
         self._class_to_label = torch.tensor(numbers)
         self._class_to_output = torch.tensor([self.output_labels.index(number) for number in numbers])
 
-    @property
+    @classmethod
+    def prepare(cls, options: MeshNetOptions, preprocessing: dict) -> MeshNetOptions:
+        """Nothing to check up front: the models ship with the package."""
+        return options
+
+    @classmethod
+    def model_labels(cls, options: MeshNetOptions) -> None:
+        """Every structure."""
+        return None
+
+    @classmethod
+    def from_options(cls, options: MeshNetOptions, *, device: str, omp_nthreads: int,
+                     probabilities: bool) -> "MeshNetEngine":
+        return cls(device=device, omp_nthreads=omp_nthreads, parc=options.parc, probabilities=probabilities,
+                   tta=options.tta)
+
     def provenance(self) -> dict:
+        """What goes into the sidecar JSON."""
         return {
             "Engine": "meshnet",
             "ModelSource": SOURCE,
@@ -156,7 +165,7 @@ class MeshNetEngine:
             labels_image = _image_on(largest_component(soft_labels(maps, box_affine, target)), target)
         else:
             labels_image = grid(labels, 0)
-        provenance = {**self.provenance, "ReturnToInputGrid": "posteriors resampled linearly, then argmax" if soft
+        provenance = {**self.provenance(), "ReturnToInputGrid": "posteriors resampled linearly, then argmax" if soft
                       else "exact (the input's own voxel lattice)"}
         if consistency is not None:
             provenance["SelfConsistency"] = consistency

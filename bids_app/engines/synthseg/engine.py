@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -20,6 +21,7 @@ from bids_app.engines.synthseg.labels import (
     topology_classes,
 )
 from bids_app.engines.synthseg.network import SynthSegNetwork
+from bids_app.engines.synthseg.options import SynthSegOptions
 from bids_app.engines.synthseg.qc import QCNetwork, qc_input, scores_by_group
 from bids_app.engines.synthseg.weights import WeightsNotFoundError, cache_dir, how_to_get, resolve
 from bids_app.utils.checksums import sha256_of
@@ -31,8 +33,6 @@ from bids_app.utils.soft_return import soft_labels
 
 LOGGER = logging.getLogger("subseg")
 
-#: The engine reorients and resamples internally (as SynthSeg does): hand it the T1w as it is.
-CONFORM = None
 #: The files ``parc`` and ``qc`` need, looked for beside the segmentation weights, then in the cache.
 PARCELLATION_FILE = "synthseg_parc_2.0.h5"
 QC_FILE = "synthseg_qc_2.0.h5"
@@ -100,7 +100,26 @@ class SynthSegEngine:
     of its two passes goes into the provenance as ``SelfConsistency`` (as MeshNet's ``tta``).
     """
 
-    CONFORM = CONFORM
+    @classmethod
+    def prepare(cls, options: SynthSegOptions, preprocessing: dict) -> SynthSegOptions:
+        """Find the weights (and the parcellation and QC files asked for): missing, one line now."""
+        weights = resolve(options.synthseg_model, options.robust)
+        for wanted, name in ((options.parc, PARCELLATION_FILE), (options.qc, QC_FILE)):
+            if wanted:
+                companion_weights(weights, name)
+        return dataclasses.replace(options, synthseg_model=str(weights))
+
+    @classmethod
+    def model_labels(cls, options: SynthSegOptions) -> None:
+        """Every structure."""
+        return None
+
+    @classmethod
+    def from_options(cls, options: SynthSegOptions, *, device: str, omp_nthreads: int,
+                     probabilities: bool) -> "SynthSegEngine":
+        return cls(options.synthseg_model, device=device, omp_nthreads=omp_nthreads, robust=options.robust,
+                   parc=options.parc, fast=options.fast, probabilities=probabilities, crop=options.crop,
+                   qc=options.qc)
 
     def __init__(self, weights: str | os.PathLike, device: str = "auto", omp_nthreads: int | None = None,
                  robust: bool = False, parc: bool = False, fast: bool = False, probabilities: bool = False,
@@ -140,10 +159,9 @@ class SynthSegEngine:
             provenance["QualityControlModelSHA256"] = self.checksums[self.qc_weights]
         return provenance
 
-    def predict(self, image: nb.Nifti1Image | str | os.PathLike) -> Segmentation:
-        """Segment a T1w image; labels (and posteriors when asked for) on its own grid."""
-        if not isinstance(image, nb.spatialimages.SpatialImage):
-            image = nb.load(image)
+    def predict(self, image: nb.spatialimages.SpatialImage, reference=None) -> Segmentation:
+        """Segment a T1w image; labels (and posteriors when asked for) on its own grid (``reference`` unused:
+        the engine resamples internally and returns to ``image``'s grid)."""
         if not isinstance(image, nb.Nifti1Image):  # e.g. FreeSurfer's .mgz
             image = nb.Nifti1Image(np.asanyarray(image.dataobj), image.affine)
         grid = pipeline.network_grid(image)

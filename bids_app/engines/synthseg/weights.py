@@ -38,6 +38,8 @@ class WeightsFile:
     url: str | None = None
     git_blob: str | None = None
     """Git's object id of the file in the authors' repository (``git hash-object``)."""
+    kind: str = "segmentation"
+    """Which network it holds: segmentation, robust, parcellation or qc."""
 
 
 KNOWN: dict[str, WeightsFile] = {
@@ -47,9 +49,11 @@ KNOWN: dict[str, WeightsFile] = {
     "synthseg_1.0.h5": WeightsFile(
         "synthseg_1.0.h5", "SynthSeg 1.0 segmentation (32 labels)",
         url=f"{AUTHORS_REPOSITORY}/models/synthseg_1.0.h5", git_blob="a28f57090fab43709a9024fc747e5c3725326454"),
-    "synthseg_robust_2.0.h5": WeightsFile("synthseg_robust_2.0.h5", "SynthSeg-robust 2.0 segmentation"),
-    "synthseg_parc_2.0.h5": WeightsFile("synthseg_parc_2.0.h5", "SynthSeg 2.0 cortical parcellation"),
-    "synthseg_qc_2.0.h5": WeightsFile("synthseg_qc_2.0.h5", "SynthSeg 2.0 quality control (--qc)"),
+    "synthseg_robust_2.0.h5": WeightsFile("synthseg_robust_2.0.h5", "SynthSeg-robust 2.0 segmentation",
+                                          kind="robust"),
+    "synthseg_parc_2.0.h5": WeightsFile("synthseg_parc_2.0.h5", "SynthSeg 2.0 cortical parcellation",
+                                        kind="parcellation"),
+    "synthseg_qc_2.0.h5": WeightsFile("synthseg_qc_2.0.h5", "SynthSeg 2.0 quality control (--qc)", kind="qc"),
 }
 
 #: ``subseg models fetch synthseg`` fetches this file unless told otherwise: the one with a direct link.
@@ -105,6 +109,19 @@ def resolve(weights: str | os.PathLike | None = None, robust: bool = False) -> P
     raise WeightsNotFoundError(
         f"SynthSeg weights {path.name} not found (looked at {path} and in {cache_dir()}): run "
         f"'subseg models fetch synthseg' on a machine with internet, or 'subseg models import FILE'")
+
+
+def kind_of(name: str) -> str:
+    """The network a weights file holds: its known kind, else read from its name as the published ones are
+    named (``*parc*``, ``*qc*``, ``*robust*``).
+
+    >>> kind_of("synthseg_parc_2.0.h5"), kind_of("my_robust_copy.h5"), kind_of("synthseg_1.0.h5")
+    ('parcellation', 'robust', 'segmentation')
+    """
+    if name in KNOWN:
+        return KNOWN[name].kind
+    return next((kind for word, kind in (("parc", "parcellation"), ("qc", "qc"), ("robust", "robust"))
+                 if word in name), "segmentation")
 
 
 def how_to_get(name: str) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from synthseg_keras_reference import save_torch_in_published_layout
 
-from bids_app.engines.synthseg import CONFORM, SynthSegEngine, WeightsNotFoundError
+from bids_app.engines.synthseg import SPEC, SynthSegEngine, WeightsNotFoundError
 from bids_app.engines.synthseg.labels import QC_NAMES, SEGMENTATION_LABELS
 from bids_app.engines.synthseg.qc import QCNetwork
 from bids_app.utils.conform import conform
@@ -21,7 +21,7 @@ def engine(random_weights):
 
 
 def test_engine_resamples_internally():
-    assert CONFORM is None and SynthSegEngine.CONFORM is None
+    assert SPEC.grid == {"orientation": "RAS"}  # the workflow only reorients; the engine resamples
 
 
 def test_labels_on_input_grid_with_provenance(engine, t1w_64, random_weights):

@@ -1,4 +1,5 @@
-"""Harmonisation before segmenting: N4 bias correction and affine alignment to a TemplateFlow template."""
+"""The optional preprocessing steps before segmenting: N4 bias correction and affine alignment to a TemplateFlow
+template."""
 
 from __future__ import annotations
 
@@ -8,17 +9,18 @@ from nipype.pipeline import engine as pe
 from ..interfaces.bias import N4BiasCorrection
 from ..interfaces.registration import TemplateRegistration
 from ..interfaces.transforms import ApplyAffine
-from ..utils.harmonization import preprocessing_settings
+from ..utils.preprocessing_settings import preprocessing_settings
 
 
-def init_harmonize_wf(*, bias_correction: bool = False, template: str | None = None, brain_mask: str | None = None,
-                      template_resolution: int = 1, omp_nthreads: int = 1, name: str = "harmonize_wf") -> pe.Workflow:
+def init_preproc_steps_wf(*, bias_correction: bool = False, template: str | None = None,
+                          brain_mask: str | None = None, template_resolution: int = 1, omp_nthreads: int = 1,
+                          name: str = "preproc_steps_wf") -> pe.Workflow:
     """Make scans from different datasets look alike: N4, then an affine into template space.
 
     .. workflow::
 
-        from bids_app.workflows.alignment import init_harmonize_wf
-        wf = init_harmonize_wf(bias_correction=True, template="MNI152NLin2009cAsym", brain_mask="template")
+        from bids_app.workflows.preproc_steps import init_preproc_steps_wf
+        wf = init_preproc_steps_wf(bias_correction=True, template="MNI152NLin2009cAsym", brain_mask="template")
 
     Parameters
     ----------

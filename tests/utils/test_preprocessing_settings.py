@@ -1,6 +1,6 @@
 """Preprocessing settings recorded by a model and compared with a run's."""
 
-from bids_app.utils.harmonization import compare_preprocessing, preprocessing_settings
+from bids_app.utils.preprocessing_settings import compare_preprocessing, preprocessing_settings
 
 
 def test_model_without_record_is_taken_as_no_preprocessing():

@@ -1,4 +1,4 @@
-"""The harmonisation workflow: its graph for each option set, and one real run."""
+"""The optional preprocessing steps: its graph for each option set, and one real run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from nipype.interfaces import utility as niu
 from nipype.pipeline import engine as pe
 
 from bids_app.utils.templates import NILEARN_TEMPLATE, build_templateflow_home
-from bids_app.workflows.alignment import init_harmonize_wf
+from bids_app.workflows.preproc_steps import init_preproc_steps_wf
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,7 @@ from bids_app.workflows.alignment import init_harmonize_wf
     ],
 )
 def test_each_option_is_a_node(options, nodes):
-    workflow = init_harmonize_wf(**options)
+    workflow = init_preproc_steps_wf(**options)
     names = set(workflow.list_node_names())
     assert nodes <= names
     assert not ({"n4", "register", "t1w_to_template", "mask_to_native"} - nodes) & names
@@ -33,7 +33,7 @@ def test_each_option_is_a_node(options, nodes):
 
 def test_template_mask_needs_a_template():
     with pytest.raises(ValueError, match="--align-to"):
-        init_harmonize_wf(brain_mask="template")
+        init_preproc_steps_wf(brain_mask="template")
 
 
 @pytest.mark.slow
@@ -42,13 +42,13 @@ def test_workflow_runs_offline(shared_data, tmp_path, monkeypatch):
     source = nb.load(shared_data / "fsaverage" / "orig_2mm.mgz")
     t1w = tmp_path / "sub-01_T1w.nii.gz"
     nb.Nifti1Image(np.asanyarray(source.dataobj).astype(np.float32), source.affine).to_filename(t1w)
-    harmonize_wf = init_harmonize_wf(bias_correction=True, template=NILEARN_TEMPLATE, brain_mask="template",
+    preproc_steps_wf = init_preproc_steps_wf(bias_correction=True, template=NILEARN_TEMPLATE, brain_mask="template",
                                      omp_nthreads=2)
-    harmonize_wf.inputs.inputnode.t1w = str(t1w)
+    preproc_steps_wf.inputs.inputnode.t1w = str(t1w)
     fields = ["t1w", "xfm", "template_mask", "brain_mask", "provenance"]
     collect = pe.Node(niu.Function(function=_collect, input_names=fields, output_names=["outputs"]), name="collect")
     workflow = pe.Workflow(name="test_wf", base_dir=str(tmp_path / "work"))
-    workflow.connect([(harmonize_wf, collect, [(f"outputnode.{field}", field) for field in fields])])
+    workflow.connect([(preproc_steps_wf, collect, [(f"outputnode.{field}", field) for field in fields])])
 
     graph = workflow.run(plugin="Linear")
 

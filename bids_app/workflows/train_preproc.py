@@ -7,7 +7,7 @@ from nipype.pipeline import engine as pe
 
 from ..engines.nnunet import CONFORM
 from ..interfaces.transforms import ApplyAffine
-from ..workflows.preprocessing import init_preproc_wf
+from .preprocessing import init_preproc_wf
 
 
 def init_train_preproc_wf(*, bias_correction: bool = False, template: str | None = None,
@@ -17,7 +17,7 @@ def init_train_preproc_wf(*, bias_correction: bool = False, template: str | None
 
     .. workflow::
 
-        from bids_app.training.preprocessing import init_train_preproc_wf
+        from bids_app.workflows.train_preproc import init_train_preproc_wf
         wf = init_train_preproc_wf(bias_correction=True, template="MNI152NLin2009cAsym")
 
     Parameters
