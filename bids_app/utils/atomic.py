@@ -10,6 +10,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from .processes import is_running
+
 
 def current_umask() -> int:
     """The process's umask, read without changing it (Linux ``/proc``), else by setting and restoring it."""
@@ -29,16 +31,6 @@ def _writer_tag() -> str:
     return f"{socket.gethostname().replace('.', '-')}.{os.getpid()}"
 
 
-def _process_is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
     """Remove the temporary files of ``target`` left by writers on this host that no longer run (a killed run);
     return them. Temporaries of live writers, and of other hosts, are left alone.
@@ -56,7 +48,7 @@ def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
     removed = []
     for path in target.parent.glob(f".{glob.escape(target.name)}.{glob.escape(host)}.*.tmp{glob.escape(suffix)}"):
         pid = path.name[len(f".{target.name}.{host}."):].split(".", 1)[0]
-        if pid.isdigit() and not _process_is_alive(int(pid)):
+        if pid.isdigit() and not is_running(int(pid)):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import SubsegError
+from .processes import is_running
 
 LOCK_NAME = "subseg.lock"
 
@@ -33,22 +34,12 @@ def _process_start(pid: int) -> str | None:
     return fields[19]
 
 
-def _is_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_stale(holder: dict) -> bool:
     """True when ``holder`` ran on this host and is gone (its pid unused, or reused by a later process)."""
     if holder.get("host") != socket.gethostname():
         return False
     pid = holder.get("pid")
-    if not isinstance(pid, int) or not _is_running(pid):
+    if not isinstance(pid, int) or not is_running(pid):
         return True
     recorded, current = holder.get("process_start"), _process_start(pid)
     return recorded is not None and current is not None and recorded != current
