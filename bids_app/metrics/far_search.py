@@ -28,16 +28,16 @@ def far_distances(sources: np.ndarray, targets: np.ndarray, shape, spacing) -> n
     Both are flat indices into a corner grid of ``shape``; ``targets`` must not be empty.
     """
     scale = np.asarray(spacing, dtype=np.float64)
-    source_points = np.stack(np.unravel_index(sources, shape), axis=1)
-    target_points = np.stack(np.unravel_index(targets, shape), axis=1)
-    low = np.minimum(source_points.min(axis=0), target_points.min(axis=0))
-    high = np.maximum(source_points.max(axis=0), target_points.max(axis=0)) + 1
+    source_axes = np.unravel_index(sources, shape)  # one contiguous array per axis: fast min and max
+    target_axes = np.unravel_index(targets, shape)
+    low = np.array([min(s.min(), t.min()) for s, t in zip(source_axes, target_axes)])
+    high = np.array([max(s.max(), t.max()) for s, t in zip(source_axes, target_axes)]) + 1
     transform = "squared" if squared_transform_is_exact(spacing, high - low) else "feature"
     if len(sources) * TRANSFORM_VOXELS_PER_QUERY[transform] < np.prod(high - low):
-        return _tree_distances(source_points, target_points, scale)
+        return _tree_distances(np.stack(source_axes, axis=1), np.stack(target_axes, axis=1), scale)
     inside = np.ones(tuple(high - low), dtype=np.uint8)  # edt runs 1.5x faster on uint8 than on bool
-    inside[tuple((target_points - low).T)] = 0
-    local = tuple((source_points - low).T)
+    inside[tuple(t - origin for t, origin in zip(target_axes, low))] = 0
+    local = tuple(s - origin for s, origin in zip(source_axes, low))
     if transform == "squared":
         squared = edt.edtsq(inside, anisotropy=(1.0, 1.0, 1.0), black_border=False, parallel=1)
         return scale[0] * np.sqrt(squared[local].astype(np.float64))
