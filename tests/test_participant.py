@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bids_app.labels import SUBCORTICAL
+from bids_app.labels import LABELS, SUBCORTICAL
 
 
 def run_subseg(*args, check=True) -> subprocess.CompletedProcess:
@@ -52,6 +52,11 @@ def test_derivatives_are_named_and_on_the_input_grid(meshnet_run):
         assert sidecar["Sources"] == [f"bids:raw:{relative.as_posix()}"]
         assert sidecar["Engine"] == "meshnet" and sidecar["Manual"] is False
         assert {"Device", "SoftwareVersions", "SegmentationSeconds"} <= set(sidecar)
+        assert sidecar["TestTimeFlip"] is True  # MeshNet's flip is on by default: both passes scored
+        consistency = sidecar["SelfConsistency"]
+        assert consistency["Flagged"] == [] and not sidecar.get("QualityFlags")
+        assert set(consistency["Dice"]) == {LABELS[label].name for label in SUBCORTICAL}
+        assert min(consistency["Dice"].values()) >= consistency["Threshold"] == 0.3
 
         volumes = pd.read_csv(str(dseg_path).replace("_dseg.nii.gz", "_volumes.tsv"), sep="\t")
         assert list(volumes.columns) == ["structure", "label", "voxels", "volume_mm3"]

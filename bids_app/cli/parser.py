@@ -251,14 +251,17 @@ def parse_args(argv=None) -> argparse.Namespace:
             parser.error("--engine nnunet needs --model (a trained nnU-Net model folder)")
         if args.model and args.engine != "nnunet":
             parser.error(f"--model is an nnU-Net model folder; it does not apply to --engine {args.engine}")
-        if args.tta and args.engine != "meshnet":
-            parser.error(f"--tta is MeshNet's test-time flip; it does not apply to --engine {args.engine} (SynthSeg "
-                         "already averages a left-right flipped pass, except with --fast or --robust)")
+        if args.tta is not None and args.engine != "meshnet":
+            parser.error(f"--{'' if args.tta else 'no-'}tta is MeshNet's test-time flip; it does not apply to --engine "
+                         f"{args.engine} (SynthSeg already averages a left-right flipped pass, except with --fast or "
+                         "--robust)")
         if args.desc and len(args.desc) > 1:
             parser.error("participant takes one --desc")
         args.desc = args.desc[0] if args.desc else args.engine
         if args.model:
             args.model = _existing_dir(parser, args.model)
+    if args.tta is None:  # MeshNet's default; no flip of ours for another engine or level
+        args.tta = args.engine == "meshnet" and ENGINES["meshnet"].options.tta
     if args.analysis_level == "train":
         _check_train_args(parser, args)
     if args.brain_mask and not args.align_to:

@@ -172,6 +172,8 @@ def test_simulated_command_lines_parse(invocation, bids_folders):
             assert got == [value]
         elif key in ("verbose", "quiet"):
             assert got == 1
+        elif key == "tta":  # the descriptor's flag is --no-tta: MeshNet's flip is on unless it is given
+            assert got is not value
         else:
             assert got == value, key
 
@@ -198,7 +200,9 @@ def test_descriptor_lists_every_registered_engine_and_its_options():
     by_id = {item["id"]: item for item in descriptor["inputs"]}
     assert by_id["engine"]["value-choices"] == sorted(ENGINES)
     segmentation = next(group for group in descriptor["groups"] if group["id"] == "segmentation")
+    spellings = {action.dest: action.option_strings for action in _parser_options()}  # --tta also makes --no-tta
     for spec in ENGINES.values():
         for option in spec.cli:
             assert option.dest in segmentation["members"], f"{spec.name}: {option.dest} not in the segmentation group"
-            assert by_id[option.dest]["command-line-flag"] in option.flags, option.dest
+            assert set(option.flags) <= set(spellings[option.dest]), option.dest
+            assert by_id[option.dest]["command-line-flag"] in spellings[option.dest], option.dest

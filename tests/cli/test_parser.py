@@ -24,13 +24,23 @@ def test_engine_defaults_to_meshnet_without_a_model(bids_dir, tmp_path):
     assert (args.engine, args.desc) == ("meshnet", "meshnet")
 
 
-def test_tta_is_meshnet_only(bids_dir, tmp_path, capsys):
-    assert parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "--tta"]).tta is True
-    assert parse_args([str(bids_dir), str(tmp_path / "out"), "participant"]).tta is False
-    with pytest.raises(SystemExit) as error:
-        parse_args([str(bids_dir), str(tmp_path / "out"), "participant", "--engine", "synthseg", "--tta"])
-    assert error.value.code == 2
-    assert "--tta is MeshNet's test-time flip; it does not apply to --engine synthseg" in capsys.readouterr().err
+def test_tta_is_on_by_default_for_meshnet_only(bids_dir, tmp_path, capsys):
+    participant = [str(bids_dir), str(tmp_path / "out"), "participant"]
+    assert parse_args(participant).tta is True
+    assert parse_args(participant + ["--tta"]).tta is True
+    assert parse_args(participant + ["--no-tta"]).tta is False
+    assert parse_args(participant + ["--engine", "synthseg"]).tta is False  # SynthSeg flips by itself
+    assert parse_args([str(bids_dir), str(tmp_path / "out"), "group"]).tta is False
+    for flag in ("--tta", "--no-tta"):
+        with pytest.raises(SystemExit) as error:
+            parse_args(participant + ["--engine", "synthseg", flag])
+        assert error.value.code == 2
+        assert f"{flag} is MeshNet's test-time flip; it does not apply to --engine synthseg" in capsys.readouterr().err
+
+
+def test_help_names_the_tta_switch_and_its_default():
+    text = " ".join(build_parser().format_help().split())
+    assert "--tta, --no-tta" in text and "(on by default, --no-tta: one pass" in text
 
 
 def test_model_implies_nnunet_and_desc_follows(bids_dir, tmp_path):

@@ -17,7 +17,7 @@ STEM = "sub-01_desc-meshnet"
 
 def run_subseg(out: Path, bids: Path, work: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bids_app", bids, out, "participant", "-w", work,
-                           "--participant-label", "01", "--nprocs", "1", "--omp-nthreads", "2"],
+                           "--participant-label", "01", "--nprocs", "1", "--omp-nthreads", "2", "--no-tta"],
                           capture_output=True, text=True)
 
 
@@ -76,7 +76,7 @@ def test_killed_run_is_finished_by_a_rerun(uninterrupted, sample_bids, tmp_path)
     _, work, expected = uninterrupted
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "bids_app", sample_bids, out, "participant", "-w", work,
-                                "--participant-label", "01", "--nprocs", "1", "--omp-nthreads", "2"],
+                                "--participant-label", "01", "--nprocs", "1", "--omp-nthreads", "2", "--no-tta"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sidecar = out / "sub-01" / "anat" / f"{STEM}_dseg.json"
     deadline = time.monotonic() + 600

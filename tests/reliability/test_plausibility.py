@@ -84,7 +84,7 @@ def test_implausible_segmentation_is_kept_flagged_and_fails_the_run(sample_bids,
     top.to_filename(bids / "sub-09" / "anat" / "sub-09_T1w.nii.gz")
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "bids_app", bids, out, "participant", "-w", tmp_path / "work",
-                             "--omp-nthreads", "2"], capture_output=True, text=True)
+                             "--omp-nthreads", "2", "--no-tta"], capture_output=True, text=True)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "sub-09_T1w.nii.gz: segmentation kept but flagged as implausible: expected structures missing" in \
         result.stderr
@@ -95,6 +95,7 @@ def test_implausible_segmentation_is_kept_flagged_and_fails_the_run(sample_bids,
     assert flags and flags[0].startswith("expected structures missing")
     report = (out / "sub-09" / "figures" / "sub-09_desc-meshnet_report.html").read_text()
     assert "Quality flags: this segmentation failed" in report
-    rerun = subprocess.run([sys.executable, "-m", "bids_app", bids, out, "participant", "-w", tmp_path / "work"],
+    rerun = subprocess.run([sys.executable, "-m", "bids_app", bids, out, "participant", "-w", tmp_path / "work",
+                            "--no-tta"],
                            capture_output=True, text=True)
     assert rerun.returncode == 1 and "up to date, kept" in rerun.stderr  # still counted as a failure

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -15,10 +16,11 @@ CONFORM = dict(orientation="LIA", shape=(256, 256, 256), zooms=(1.0, 1.0, 1.0))
 
 @dataclass(frozen=True)
 class MeshNetOptions:
-    """``parc``: keep the cortical parcels; ``tta``: also segment the head mirrored left-right."""
+    """``parc``: keep the cortical parcels; ``tta``: also segment the head mirrored left-right (on by default:
+    it gains 0.014-0.023 mean Dice on the labelled sample heads for about 1.3x the time)."""
 
     parc: bool = False
-    tta: bool = False
+    tta: bool = True
 
 
 #: The MeshNet models inside the package: folder name -> description.
@@ -46,9 +48,10 @@ def model_lines() -> list[str]:
 SPEC = EngineSpec(
     name="meshnet", engine="bids_app.engines.meshnet.engine:MeshNetEngine", options=MeshNetOptions,
     cli=(PARC_OPTION, CliOption(("--tta",), "tta", {
-        "action": "store_true",
-        "help": "meshnet: also segment the head mirrored left-right and average both passes (about 1.3x the time); "
-        "their per-structure Dice goes into the sidecar as SelfConsistency, and a structure below 0.3 is a quality "
-        "flag. synthseg does this flip itself (not with --fast or --robust) and records the same SelfConsistency"})),
+        "action": argparse.BooleanOptionalAction, "default": None,
+        "help": "meshnet: also segment the head mirrored left-right and average both passes (on by default, "
+        "--no-tta: one pass, about 1.3x faster); their per-structure Dice goes into the sidecar as SelfConsistency, "
+        "and a structure below 0.3 is a quality flag. synthseg does this flip itself (not with --fast or --robust) "
+        "and records the same SelfConsistency"})),
     grid=CONFORM, mem_gb=4, masks=True, reference_grid=True, models="bids_app.engines.meshnet.options:model_lines",
 )
