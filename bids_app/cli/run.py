@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
+import threading
+import time
 
 LOGGER = logging.getLogger("subseg")
+INTERRUPTED = "interrupted; outputs already written are complete, rerun to finish the rest"
 
 
 def _setup_logging(level: int) -> None:
@@ -29,8 +33,29 @@ def _setup_logging(level: int) -> None:
     nipype_logging.update_logging(nipype_config)
 
 
+#: Seconds an interrupted run has to end by itself before it is ended regardless (:func:`_end_regardless`).
+INTERRUPT_GRACE_SECONDS = 20.0
+#: Set once the one-line "interrupted" message has been printed.
+_INTERRUPT_REPORTED = threading.Event()
+
+
 def _interrupt(signum, frame):
+    """Ctrl-C or a scheduler's stop: raise KeyboardInterrupt, and make sure the run ends even if a library
+    swallows it or the interpreter hangs on its way out."""
+    threading.Thread(target=_end_regardless, name="subseg-interrupt", daemon=True).start()
     raise KeyboardInterrupt
+
+
+def _end_regardless() -> None:
+    """After the grace period, end the worker processes and exit with 130, as the interrupted run would."""
+    time.sleep(INTERRUPT_GRACE_SECONDS)
+    from ..utils.workers import end_workers
+
+    end_workers()
+    if not _INTERRUPT_REPORTED.is_set():
+        print(f"subseg: error: {INTERRUPTED}", file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def _fail(message: str, status: int = 1):
@@ -54,7 +79,8 @@ def main(argv=None) -> None:
     from .parser import parse_args
 
     config = Config.from_args(parse_args(argv))
-    signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop ends the run as Ctrl-C does
+    for stop in (signal.SIGINT, signal.SIGTERM):  # a scheduler's stop ends the run as Ctrl-C does
+        signal.signal(stop, _interrupt)
     _setup_logging(config.execution.log_level)
     from ..errors import SubsegError, UsageError
     from ..utils.lock import work_dir_lock
@@ -88,4 +114,5 @@ def main(argv=None) -> None:
         from ..utils.workers import end_workers
 
         end_workers()
-        _fail("interrupted; outputs already written are complete, rerun to finish the rest", status=130)
+        _INTERRUPT_REPORTED.set()
+        _fail(INTERRUPTED, status=130)

@@ -73,3 +73,33 @@ def test_workers_end_with_the_main_process(sample_bids, tmp_path, how):
         for pid in _alive([process.pid, *workers]):
             os.kill(pid, signal.SIGKILL)
         process.wait()
+
+
+def test_an_interrupt_a_library_swallows_still_ends_the_run():
+    """A KeyboardInterrupt caught by code subseg does not own (a bare ``except:``) must not keep the run going:
+    after the grace period the workers are ended and the run exits 130 with its one line."""
+    swallowing = (
+        "import signal, time\n"
+        "from bids_app.cli import run\n"
+        "run.INTERRUPT_GRACE_SECONDS = 1.0\n"
+        "signal.signal(signal.SIGINT, run._interrupt)\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    time.sleep(60)\n"
+        "except BaseException:\n"
+        "    pass\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", swallowing], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=30)
+        assert status == 130 and time.monotonic() - started < 15
+        assert process.stderr.read().strip().splitlines()[-1].startswith("subseg: error: interrupted")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
