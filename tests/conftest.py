@@ -49,10 +49,6 @@ def quick_start(tmp_path_factory) -> Path:
     return clone
 
 
-#: FreeSurfer labels of the tiny nnU-Net model: L/R thalamus, caudate, putamen, hippocampus, lateral ventricle.
-TINY_NNUNET_LABELS = (10, 49, 11, 50, 12, 51, 17, 53, 4, 43)
-
-
 @pytest.fixture(scope="session")
 def templateflow_home(tmp_path_factory):
     """A TemplateFlow home built offline from nilearn's packaged template, set as ``TEMPLATEFLOW_HOME``."""
@@ -72,59 +68,72 @@ def sample_bids(tmp_path_factory) -> Path:
     return make_sample_dataset(tmp_path_factory.mktemp("sample_bids") / "bids")
 
 
-def _tiny_nnunet_key(settings) -> str:
-    """Hash of what decides the tiny model: the training code, the sample data (code, scans) and the settings."""
+def _readme_training_key(command: str) -> str:
+    """Hash of what decides the README's trained model: the command, the training code and the sample data."""
     import hashlib
-    import json
 
-    digest = hashlib.sha256()
-    training = REPO / "bids_app" / "training"
-    sources = [training / f"{module}.py" for module in ("dataset", "environment", "planning", "trainer", "train")]
-    sources += [REPO / "bids_app" / "utils" / "conform.py", REPO / "bids_app" / "utils" / "sample_data.py"]
-    sources += sorted((REPO / "bids_app" / "data" / "sample").rglob("*.nii.gz"))
+    digest = hashlib.sha256(command.encode())
+    package = REPO / "bids_app"
+    sources = sorted((package / "training").glob("*.py")) + [
+        package / "train.py", package / "workflows" / "train_preproc.py", package / "utils" / "conform.py",
+        package / "utils" / "sample_data.py"]
+    sources += sorted((package / "data" / "sample").rglob("*.nii.gz"))
     for source in sources:
         digest.update(source.read_bytes())
-    digest.update(json.dumps([settings.as_dict(), TINY_NNUNET_LABELS], sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 
 @pytest.fixture(scope="session")
-def tiny_nnunet_model(request, sample_bids, tmp_path_factory) -> Path:
-    """A real nnU-Net model (10 labels, 500 iterations) trained on sub-01 and sub-02 of ``sample_bids``.
-
-    Cached in pytest's cache under a hash of the training code and settings, so reruns skip the training
-    (several minutes on 2 shared cores). Holds only what inference needs: dataset.json, plans.json and
-    fold_all/checkpoint_final.pth.
-    """
+def readme_training(request, sample_bids, tmp_path_factory) -> tuple[Path, str]:
+    """The README train recipe's ``subseg ... train`` (the CPU trainer's own schedule on sub-01 and sub-02, 16
+    structures), run as written in a folder holding a copy of the sample dataset: that folder and the command's
+    stderr. Cached in pytest's cache under a hash of the command, the training code and the sample data, so
+    reruns skip the training (several minutes on 2 cores)."""
     import shutil
 
-    from bids_app.training.dataset import TrainingCase
-    from bids_app.training.train import FOLD, TrainingSettings, train
+    from readme_blocks import run_command, train_commands
 
-    settings = TrainingSettings()
+    command = train_commands()[0]
     cache = getattr(request.config, "cache", None)
-    name = f"subseg-tiny-nnunet-{_tiny_nnunet_key(settings)}"
+    name = f"subseg-readme-training-{_readme_training_key(command)}"
     folder = Path(cache.mkdir(name)) if cache is not None else tmp_path_factory.mktemp(name)
-    model = folder / "model"
-    if (model / f"fold_{FOLD}" / "checkpoint_final.pth").is_file():
-        return model
-    reference = sample_bids / "derivatives" / "reference"
-    cases = [
-        TrainingCase(subject, sample_bids / subject / "anat" / f"{subject}_T1w.nii.gz",
-                     reference / subject / "anat" / f"{subject}_desc-aseg_dseg.nii.gz")
-        for subject in ("sub-01", "sub-02")
-    ]
-    trained = train(cases, tmp_path_factory.mktemp("tiny_nnunet_work"), TINY_NNUNET_LABELS, settings, nthreads=1)
-    staging = folder / "model.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / f"fold_{FOLD}").mkdir(parents=True)
-    for relative in ("dataset.json", "plans.json", f"fold_{FOLD}/checkpoint_final.pth"):
-        shutil.copyfile(trained / relative, staging / relative)
-    staging.rename(model)
-    return model
+    recipe = folder / "recipe"
+    if not (recipe / "train.stderr").is_file():
+        staging = folder / "recipe.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        shutil.copytree(sample_bids, staging / "sample_bids")
+        result = run_command(command, staging)
+        assert result.returncode == 0, f"{command}\n{result.stderr[-3000:]}"
+        shutil.rmtree(staging / "work", ignore_errors=True)
+        (staging / "train.stderr").write_text(result.stderr)
+        staging.rename(recipe)
+    return recipe, (recipe / "train.stderr").read_text()
+
+
+@pytest.fixture(scope="session")
+def tiny_nnunet_model(readme_training) -> Path:
+    """A real nnU-Net model folder, as ``subseg train`` writes it: the README recipe's (500 iterations)."""
+    return readme_training[0] / "sample_bids" / "derivatives" / "subseg" / "models" / "nnunet2"
 
 
 @pytest.fixture(scope="session")
 def tiny_nnunet_labels() -> tuple[int, ...]:
-    """FreeSurfer numbers the ``tiny_nnunet_model`` was trained on."""
-    return TINY_NNUNET_LABELS
+    """FreeSurfer numbers the ``tiny_nnunet_model`` was trained on: the 16 subcortical structures."""
+    from bids_app.labels import SUBCORTICAL
+
+    return tuple(sorted(SUBCORTICAL))
+
+
+@pytest.fixture(scope="session")
+def tiny_nnunet_run(sample_bids, tiny_nnunet_model, tmp_path_factory):
+    """``participant --model <tiny model> --desc tiny`` on sub-01 and sub-03 (both sessions), one thread per
+    image: the finished process and its output folder. The CLI test checks it; the SLURM tests compare with it."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("tiny_nnunet_run")
+    command = [sys.executable, "-m", "bids_app", str(sample_bids), str(root / "out"), "participant",
+               "--participant-label", "01", "03", "--model", str(tiny_nnunet_model), "--desc", "tiny",
+               "-w", str(root / "work"), "--omp-nthreads", "1", "--nprocs", "2"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=3600), root / "out"

@@ -143,11 +143,13 @@ def _bad_dataset(root: Path, good_t1w: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_bad_images_fail_alone_with_one_line_each(sample_bids, tmp_path):
+def test_bad_images_fail_alone_with_one_line_each(sample_bids, tiny_nnunet_model, tmp_path):
+    """The checks come before any engine: the tiny nnU-Net segments the good image, quickly."""
     bids = tmp_path / "bids"
     expected = _bad_dataset(bids, sample_bids / "sub-01/anat/sub-01_T1w.nii.gz")
     out = tmp_path / "out"
-    result = run_subseg(bids, out, "participant", "-w", tmp_path / "work", "--nprocs", 2, check=False)
+    result = run_subseg(bids, out, "participant", "-w", tmp_path / "work", "--nprocs", 2,
+                        "--model", tiny_nnunet_model, "--desc", "tiny", check=False)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
     for subject, problem in expected.items():
@@ -157,7 +159,7 @@ def test_bad_images_fail_alone_with_one_line_each(sample_bids, tmp_path):
     assert result.stderr.strip().splitlines()[-1] == (
         f"subseg: error: {len(expected)} image(s) could not be segmented or were flagged as implausible; "
         f"see the messages above")
-    assert (out / "sub-01/anat/sub-01_desc-meshnet_dseg.nii.gz").is_file()
+    assert (out / "sub-01/anat/sub-01_desc-tiny_dseg.nii.gz").is_file()
     assert not list(out.glob("sub-fourd/anat/*dseg*"))
 
 
@@ -202,11 +204,8 @@ def test_version_matches_the_package():
 
 
 @pytest.mark.slow
-def test_nnunet_model_segments_through_the_cli(sample_bids, tiny_nnunet_model, tiny_nnunet_labels, tmp_path):
-    out = tmp_path / "out"
-    result = run_subseg(sample_bids, out, "participant", "--participant-label", "01", "03",
-                        "--model", tiny_nnunet_model, "--desc", "tiny", "-w", tmp_path / "work",
-                        "--omp-nthreads", 1, "--nprocs", 1, check=False)
+def test_nnunet_model_segments_through_the_cli(sample_bids, tiny_nnunet_model, tiny_nnunet_labels, tiny_nnunet_run):
+    result, out = tiny_nnunet_run
     # The toy model (two skull-stripped heads, 500 iterations) may over-segment sub-03's raw head: such
     # outputs are kept, flagged in their sidecars and count as failures; sub-01 passes the checks.
     flagged = {path.name for path in out.glob("sub-*/**/anat/*_desc-tiny_dseg.json")

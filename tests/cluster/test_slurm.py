@@ -1,8 +1,8 @@
 """``--nipype-plugin SLURM`` / ``SLURMGraph`` on a real one-node SLURM cluster: every nipype node is an sbatch
 job, the jobs run the same Python as the submitting ``subseg``, and the derivatives equal MultiProc's.
 
-The tiny real nnU-Net of the test suite segments (five segmentations take a few minutes on 2 cores);
-CI runs it.
+The tiny real nnU-Net of the test suite segments (three segmentations on the cluster take a few minutes on 2
+cores); the MultiProc reference is the CLI test's run of the same model (``tiny_nnunet_run``). CI runs it.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def two_t1w(sample_bids, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def model(tiny_nnunet_model) -> tuple[str, str]:
-    """The ``--model`` option every run of this module uses."""
-    return ("--model", str(tiny_nnunet_model))
+    """The model options every run of this module uses (those of the reference run)."""
+    return ("--model", str(tiny_nnunet_model), "--desc", "tiny")
 
 
 def subseg(bids: Path, out: Path, work: Path, *options: str, env=None, participants=SUBJECTS):
@@ -110,16 +110,14 @@ def assert_finished(result, out: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def multiproc_run(two_t1w, model, tmp_path_factory):
-    """The reference: the same three images with the default MultiProc plugin."""
-    root = tmp_path_factory.mktemp("multiproc")
-    started = time.monotonic()
-    result = subseg(two_t1w, root / "out", root / "work", "--nprocs", "2", *model)
-    print(f"\nMultiProc, 2 images: {time.monotonic() - started:.0f} s")
-    assert_finished(result, root / "out")
-    found = outputs(root / "out")
+def multiproc_run(tiny_nnunet_run) -> dict[str, Path]:
+    """The reference: the outputs of the same images (and sub-03's second session) with the default MultiProc
+    plugin, as the CLI test of the tiny model runs them."""
+    result, out = tiny_nnunet_run
+    assert_finished(result, out)
+    found = {name: path for name, path in outputs(out).items() if "_ses-2_" not in name}
     assert len([name for name in found if name.endswith("_dseg.nii.gz")]) == 2, sorted(found)
-    return root / "out"
+    return found
 
 
 def test_slurm_plugin_matches_multiproc(slurm_cluster, two_t1w, multiproc_run, model, tmp_path):
@@ -159,7 +157,7 @@ def test_slurm_plugin_matches_multiproc(slurm_cluster, two_t1w, multiproc_run, m
     logs = sorted((tmp_path / "work").rglob("slurm-*.out"))
     assert logs and all("subseg-job-template" in log.read_text() for log in logs)
 
-    assert_same_outputs(outputs(multiproc_run), outputs(tmp_path / "out"))
+    assert_same_outputs(multiproc_run, outputs(tmp_path / "out"))
 
 
 def test_slurmgraph_plugin_matches_multiproc(slurm_cluster, two_t1w, multiproc_run, model, tmp_path):
@@ -180,5 +178,5 @@ def test_slurmgraph_plugin_matches_multiproc(slurm_cluster, two_t1w, multiproc_r
     assert jobs and all(job["JobState"] == "COMPLETED" for job in jobs), jobs
     assert all(re.match(r"j\d+_", job["Name"]) for job in jobs), [job["Name"] for job in jobs]
     assert len(jobs) == len(list((tmp_path / "work").rglob("batchscript_*.sh")))
-    expected = {name: path for name, path in outputs(multiproc_run).items() if name.startswith("sub-01_")}
+    expected = {name: path for name, path in multiproc_run.items() if name.startswith("sub-01_")}
     assert_same_outputs(expected, outputs(tmp_path / "out"))

@@ -3,7 +3,9 @@
 A Docker daemon is used when one answers; otherwise (root, Debian's ``docker.io`` installed, see
 ``scripts/ci_docker.sh``) a private one is started with its data in a temporary folder and stopped, data
 removed, at the end of the session. The base image comes from Debian packages (``debootstrap``); the CPU
-torch wheel and the host's CA bundle go into the build the way the host's pip finds them.
+torch wheel and the host's CA bundle go into the build the way the host's pip finds them. The daemon and both
+images are made in a background thread from the end of collection, while the other tests run; the container
+tests run last.
 
 The fixtures live here, not in a conftest.py (a second conftest.py module clashes with ``--doctest-modules``
 collecting ``tests/conftest.py``): test modules load this module as a plugin (``pytest_plugins``).
@@ -11,6 +13,7 @@ collecting ``tests/conftest.py``): test modules load this module as a plugin (``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -140,18 +144,14 @@ def _choose_client() -> tuple[str, bool]:
     return candidates[0], False
 
 
-@pytest.fixture(scope="session")
-def docker_env():
-    """Environment for ``docker`` commands: a daemon that answers (started here and stopped after if need be).
-
-    ``docker`` in the tests runs the client chosen by :func:`_choose_client` (its folder leads ``PATH``).
-    """
+def start_docker(cleanup: contextlib.ExitStack) -> dict[str, str]:
+    """Environment for ``docker`` commands: a daemon that answers (started here, and stopped by ``cleanup``, if
+    need be). ``docker`` then runs the client chosen by :func:`_choose_client` (its folder leads ``PATH``)."""
     client, buildkit = _choose_client()
     env = {**os.environ, "PATH": f"{Path(client).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "DOCKER_BUILDKIT": os.environ.get("DOCKER_BUILDKIT", "1" if buildkit else "0")}
     if _docker_answers(env):
-        yield env
-        return
+        return env
     if shutil.which("dockerd") is None or os.geteuid() != 0:
         pytest.fail("no Docker daemon answers and none can be started here (needs root and dockerd: "
                     "bash scripts/ci_docker.sh)", pytrace=False)
@@ -164,14 +164,9 @@ def docker_env():
          "--host", env["DOCKER_HOST"]],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while not _docker_answers(env):
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dockerd did not start:\n{(root / 'dockerd.log').read_text()[-3000:]}", pytrace=False)
-            time.sleep(1)
-        yield env
-    finally:
+
+    @cleanup.callback
+    def stop():
         daemon.send_signal(signal.SIGTERM)
         try:
             daemon.wait(timeout=60)
@@ -181,6 +176,13 @@ def docker_env():
         log.close()
         subprocess.run(["umount", "-R", root / "exec"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+    deadline = time.monotonic() + 60
+    while not _docker_answers(env):
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"dockerd did not start:\n{(root / 'dockerd.log').read_text()[-3000:]}", pytrace=False)
+        time.sleep(1)
+    return env
 
 
 # --- the images ----------------------------------------------------------------------------------------------
@@ -199,8 +201,7 @@ def _debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-@pytest.fixture(scope="session")
-def base_image(docker_env, tmp_path_factory):
+def build_base_image(docker_env: dict[str, str], logs: Path, cleanup: contextlib.ExitStack) -> str:
     """A Debian bookworm image with Python and venv, trusting the host's CA bundle (no image hub needed)."""
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
         pytest.fail("the base image needs root and debootstrap (bash scripts/ci_docker.sh)", pytrace=False)
@@ -210,7 +211,7 @@ def base_image(docker_env, tmp_path_factory):
     try:
         started = time.monotonic()
         run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv", "bookworm", rootfs,
-             _debian_mirror()], timeout=900, log=tmp_path_factory.mktemp("logs") / "debootstrap.log")
+             _debian_mirror()], timeout=900, log=logs / "debootstrap.log")
         changes = ["ENV LANG=C.UTF-8"]
         if bundle is not None:
             # Debian's ca-certificates rewrites the standard bundle: the host's goes in under its own name.
@@ -232,8 +233,8 @@ def base_image(docker_env, tmp_path_factory):
     finally:
         subprocess.run(["umount", "-R", rootfs / "proc"], capture_output=True)
         shutil.rmtree(rootfs, ignore_errors=True)
-    yield name
-    subprocess.run(["docker", "rmi", "-f", name], env=docker_env, capture_output=True)
+    cleanup.callback(subprocess.run, ["docker", "rmi", "-f", name], env=docker_env, capture_output=True)
+    return name
 
 
 def _context_files() -> list[str]:
@@ -248,8 +249,8 @@ def _context_files() -> list[str]:
                 if path.is_file() and not skip & set(path.relative_to(REPO).parts)]
 
 
-@pytest.fixture(scope="session")
-def subseg_image(docker_env, base_image, tmp_path_factory):
+def build_subseg_image(docker_env: dict[str, str], base_image: str, logs: Path,
+                       cleanup: contextlib.ExitStack) -> str:
     """subseg's image, built from the repository's Dockerfile on ``base_image`` with the CPU torch wheel."""
     wheel = local_torch_wheel()
     if wheel is None:
@@ -257,7 +258,7 @@ def subseg_image(docker_env, base_image, tmp_path_factory):
                     "build needs it (a torch from PyPI would be a multi-GB CUDA build)", pytrace=False)
     version = project_metadata()["version"]
     tag = f"{TEST_IMAGE}:{version}"
-    context = tmp_path_factory.mktemp("docker_context")
+    context = logs / "docker_context"
     for name in _context_files():
         (context / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, context / name)
@@ -277,13 +278,92 @@ def subseg_image(docker_env, base_image, tmp_path_factory):
          "--build-arg", f"IMAGE_NAME={TEST_IMAGE}",
          "--build-arg", f"VCS_REF={revision}",
          "--build-arg", f"BUILD_DATE={time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
-         context], env=docker_env, timeout=1800, log=tmp_path_factory.mktemp("logs") / "docker-build.log")
+         context], env=docker_env, timeout=1800, log=logs / "docker-build.log")
     print(f"\nimage {tag}: built in {time.monotonic() - started:.0f} s")
     shutil.rmtree(context, ignore_errors=True)
-    yield tag
-    subprocess.run(["docker", "rmi", "-f", tag], env=docker_env, capture_output=True)
-    subprocess.run(["docker", "image", "prune", "-f"], env=docker_env, capture_output=True)
-    subprocess.run(["docker", "builder", "prune", "-af"], env=docker_env, capture_output=True)
+    # The stack undoes these last first: the image, then the dangling layers, then the build cache.
+    for command in (["builder", "prune", "-af"], ["image", "prune", "-f"], ["rmi", "-f", tag]):
+        cleanup.callback(subprocess.run, ["docker", *command], env=docker_env, capture_output=True)
+    return tag
+
+
+# --- built in the background while the other tests run -------------------------------------------------------
+
+class ImageBuild:
+    """The daemon, the base image and subseg's image, made one after the other in a background thread (the
+    build mostly waits on the package indexes and the disk); :meth:`close` removes them at the end."""
+
+    def __init__(self):
+        self.logs = Path(tempfile.mkdtemp(prefix="subseg-image-build-"))
+        self.cleanup = contextlib.ExitStack()
+        self.env: dict[str, str] = {}
+        self.tag = ""
+        self.error = ""
+        self._thread = threading.Thread(target=self._build, name="subseg-image-build", daemon=True)
+        self._thread.start()
+
+    def _build(self) -> None:
+        try:
+            self.env = start_docker(self.cleanup)
+            self.tag = build_subseg_image(self.env, build_base_image(self.env, self.logs, self.cleanup),
+                                          self.logs, self.cleanup)
+        except pytest.fail.Exception as error:
+            self.error = error.msg
+        except Exception as error:  # reported by every test that needs the image
+            self.error = f"the image build failed: {type(error).__name__}: {error}"
+
+    def wait(self) -> "ImageBuild":
+        """The finished build; fails the calling test when it did not succeed."""
+        self._thread.join()
+        if self.error:
+            pytest.fail(self.error, pytrace=False)
+        return self
+
+    def close(self) -> None:
+        self._thread.join()
+        self.cleanup.close()
+        shutil.rmtree(self.logs, ignore_errors=True)
+
+
+_BUILD: ImageBuild | None = None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """The container tests go last, and their image is built meanwhile (after deselection: only when one of
+    them runs)."""
+    global _BUILD
+    container = [item for item in items if item.get_closest_marker("container")]
+    if not container or config.option.collectonly:
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("container")] + container
+    if _BUILD is None:
+        _BUILD = ImageBuild()
+
+
+def pytest_sessionfinish(session):
+    if _BUILD is not None:
+        _BUILD.close()
+
+
+def _build() -> ImageBuild:
+    global _BUILD
+    if _BUILD is None:  # a container test run some other way than a collected session
+        _BUILD = ImageBuild()
+    return _BUILD.wait()
+
+
+@pytest.fixture(scope="session")
+def docker_env() -> dict[str, str]:
+    """Environment for ``docker`` commands, with a daemon that answers."""
+    return _build().env
+
+
+@pytest.fixture(scope="session")
+def subseg_image() -> str:
+    """The tag of subseg's image (built on a Debian base made with debootstrap)."""
+    return _build().tag
+
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Build subseg's Docker image here and run it as a BIDS App: offline, as another user, read-only root.
 
 Slow (about 12 minutes on 2 cores: Debian base image, pip install, a MeshNet and a SynthSeg segmentation);
-CI runs it.
+the image is built in the background while the other tests run, and these run last. CI runs them.
 """
 
 from __future__ import annotations

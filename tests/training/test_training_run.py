@@ -12,7 +12,7 @@ from bids_app.labels import label_index
 
 @pytest.mark.slow
 def test_trained_model_folder_layout(tiny_nnunet_model, tiny_nnunet_labels):
-    assert tiny_nnunet_model.name == "model"
+    assert tiny_nnunet_model.name == "nnunet2"
     plans = json.loads((tiny_nnunet_model / "plans.json").read_text())
     description = json.loads((tiny_nnunet_model / "dataset.json").read_text())
     assert list(plans["configurations"]) == ["3d_fullres"]
