@@ -26,6 +26,7 @@ from ..utils.conform import conform, resample_like
 from ..utils.device import select_device
 from ..utils.hemisphere import PLANS_KEY, network_left_right_axis
 from ..utils.preprocessing_settings import compare_preprocessing, preprocessing_settings
+from ..utils.zero_background import zero_background
 from .base import RAS_GRID, CliOption, EngineSpec, Segmentation
 from ..utils.checkpoints import CheckpointError, load_checkpoint
 
@@ -244,6 +245,8 @@ class NNUNetEngine:
             trainers.add(checkpoint.get("trainer_name", self.model.trainer))
         self.trainer = ", ".join(sorted(trainers))
         lr_axis = network_left_right_axis(plans_manager.transpose_forward)
+        self.normalises_inside_nonzero = (configuration_manager.normalization_schemes[0] == "ZScoreNormalization"
+                                          and bool(configuration_manager.use_mask_for_norm[0]))
         self.hemisphere_aware = bool(self.model.plans.get(PLANS_KEY))
         if self.hemisphere_aware:
             predictor_class = hemisphere_aware_predictor(flip_permutation(self.model.freesurfer_labels), lr_axis)
@@ -278,6 +281,9 @@ class NNUNetEngine:
         """
         ras = conform(image, CONFORM["orientation"])
         array, properties = nnunet_input(ras)
+        provenance = self.provenance()
+        if self.normalises_inside_nonzero:
+            provenance["ZeroBackground"] = zero_background(array)
         result = self._predictor.predict_single_npy_array(array, properties, None, None, self.probabilities)
         segmentation, posteriors = result if self.probabilities else (result, None)
         lookup = np.asarray(self.model.freesurfer_labels, dtype=np.int16)
@@ -288,7 +294,7 @@ class NNUNetEngine:
                 if output:
                     probabilities[freesurfer] = _on_grid_of(
                         np.asarray(posteriors[output], dtype=np.float32).transpose(2, 1, 0), ras, image, np.float32)
-        return Segmentation(labels=labels, provenance=self.provenance(), probabilities=probabilities)
+        return Segmentation(labels=labels, provenance=provenance, probabilities=probabilities)
 
 
 def nnunet_input(image: nb.Nifti1Image) -> tuple[np.ndarray, dict]:

@@ -10,7 +10,10 @@ The checks are wide on purpose: they catch a failed or mirrored segmentation, no
   the right; the midline is the mean left-right position of all subcortical voxels;
 - with a whole-brain labelling (cortex labelled), a brain volume within :data:`BRAIN_VOLUME_MM3`;
 - with a test-time flip (MeshNet's ``--tta``, SynthSeg's own), each structure's two passes agree (``SelfConsistency``
-  in the engine's provenance, :mod:`bids_app.utils.mirror`).
+  in the engine's provenance, :mod:`bids_app.utils.mirror`);
+- with a model that normalises intensities inside the non-zero region (nnU-Net's usual plan for skull-stripped
+  training heads), the image has an exact-zero background (``ZeroBackground`` in the engine's provenance,
+  :mod:`bids_app.utils.zero_background`).
 
 A failed check does not remove the outputs: it is recorded as ``QualityFlags`` in the sidecar and the
 report, and the run counts the image as failed.
@@ -29,6 +32,7 @@ from nipype.interfaces.base import BaseInterfaceInputSpec, File, SimpleInterface
 
 from ..labels import LABELS, SUBCORTICAL, homologous_pairs, structure_name
 from ..utils.mirror import self_consistency_flags
+from ..utils.zero_background import zero_background_flags
 
 #: Bounds (mm^3) of one hemisphere's structure, by structure name without its hemisphere.
 VOLUME_BOUNDS: dict[str, tuple[float, float]] = {
@@ -102,7 +106,8 @@ def expected_structures(engine_labels=None) -> list[int]:
 class _PlausibilityInputSpec(BaseInterfaceInputSpec):
     in_file = File(exists=True, mandatory=True, desc="a label map with FreeSurfer numbers, on the T1w grid")
     expected_labels = traits.List(traits.Int, mandatory=True, desc="structures the engine must find")
-    provenance = File(exists=True, desc="the engine's provenance JSON (its SelfConsistency, if any, is checked)")
+    provenance = File(exists=True, desc="the engine's provenance JSON (its SelfConsistency and ZeroBackground, if "
+                                        "any, are checked)")
 
 
 class _PlausibilityOutputSpec(TraitedSpec):
@@ -121,5 +126,6 @@ class CheckPlausibility(SimpleInterface):
         if isdefined(self.inputs.provenance):
             provenance = json.loads(Path(self.inputs.provenance).read_text())
             flags += self_consistency_flags(provenance.get("SelfConsistency"))
+            flags += zero_background_flags(provenance.get("ZeroBackground"))
         self._results.update(flags=flags, fields={"QualityFlags": flags})
         return runtime

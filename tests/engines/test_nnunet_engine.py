@@ -26,8 +26,13 @@ def sub01(sample_bids):
 
 
 @pytest.fixture(scope="module")
-def sub01_labels(engine, sub01):
-    return engine.predict(sub01).labels
+def sub01_segmentation(engine, sub01):
+    return engine.predict(sub01)
+
+
+@pytest.fixture(scope="module")
+def sub01_labels(sub01_segmentation):
+    return sub01_segmentation.labels
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -61,6 +66,17 @@ def test_same_labels_in_world_space_whatever_the_voxel_order(engine, sub01, sub0
     assert result.shape == flipped.shape and np.allclose(result.affine, flipped.affine)
     back = resample_like(result, sub01, order=0)
     assert np.array_equal(np.asanyarray(back.dataobj), np.asanyarray(sub01_labels.dataobj))
+
+
+def test_an_image_without_zero_background_is_flagged(engine, sub01, sub01_segmentation):
+    """The tiny model normalises inside the non-zero region: sub-01 (skull-stripped, zero air) passes; the same
+    head stored with a background offset (no exact zero left) is segmented and flagged."""
+    assert engine.normalises_inside_nonzero
+    assert sub01_segmentation.provenance["ZeroBackground"]["Flagged"] is False
+    data = np.asanyarray(sub01.dataobj).astype(np.float32)
+    offset = nb.Nifti1Image(data + 12.0, sub01.affine)
+    field = engine.predict(offset).provenance["ZeroBackground"]
+    assert field["Flagged"] is True and field["ZeroFraction"] == 0.0
 
 
 def test_provenance(engine, tiny_nnunet_model):

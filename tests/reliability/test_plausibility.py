@@ -68,6 +68,20 @@ def test_interface_records_the_flags_for_the_sidecar(aseg, tmp_path):
     assert result.outputs.fields == {"QualityFlags": result.outputs.flags} and len(result.outputs.flags) == 8
 
 
+def test_interface_flags_an_image_without_zero_background(aseg, tmp_path):
+    """An engine's ``ZeroBackground`` field, flagged, becomes one more QualityFlags sentence."""
+    import json
+
+    from bids_app.utils.zero_background import zero_background
+
+    path, provenance = tmp_path / "dseg.nii.gz", tmp_path / "provenance.json"
+    aseg.to_filename(path)
+    provenance.write_text(json.dumps({"ZeroBackground": zero_background(np.ones((4, 4, 4)))}))
+    result = CheckPlausibility(in_file=str(path), expected_labels=expected_structures(),
+                               provenance=str(provenance)).run(cwd=str(tmp_path))
+    assert len(result.outputs.flags) == 1 and "exactly zero" in result.outputs.flags[0]
+
+
 @pytest.mark.slow
 def test_implausible_segmentation_is_kept_flagged_and_fails_the_run(sample_bids, tmp_path):
     """The top 64 mm of a head (above the basal ganglia) through MeshNet: outputs kept, flagged, exit 1."""
