@@ -126,12 +126,13 @@ def _client_version(client: str) -> int:
 def _choose_client() -> tuple[str, bool]:
     """A docker client and whether it can build with BuildKit (no layer commits in the build stage: about
     twice as fast here). Clients before 23 have BuildKit built in; later ones need the buildx plugin. The
-    client packaged with dockerd comes first."""
+    client packaged with dockerd comes first, then each one on PATH: the first that has BuildKit is taken."""
     candidates = []
     if shutil.which("dockerd"):
         candidates.append(str(Path(shutil.which("dockerd")).parent / "docker"))
-    if shutil.which("docker"):
-        candidates.append(shutil.which("docker"))
+    for folder in os.environ.get("PATH", "").split(os.pathsep):  # every docker on PATH, not only the first
+        if folder and (Path(folder) / "docker").is_file():
+            candidates.append(str(Path(folder) / "docker"))
     candidates = [client for client in dict.fromkeys(candidates) if os.access(client, os.X_OK)]
     if not candidates:
         pytest.fail("no docker client: install Debian's docker.io (bash scripts/ci_docker.sh)", pytrace=False)
