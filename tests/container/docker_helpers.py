@@ -291,8 +291,9 @@ def build_subseg_image(docker_env: dict[str, str], base_image: str, logs: Path,
 # --- built in the background while the other tests run -------------------------------------------------------
 
 class ImageBuild:
-    """The daemon, the base image and subseg's image, made one after the other in a background thread (the
-    build mostly waits on the package indexes and the disk); :meth:`close` removes them at the end."""
+    """The daemon, the base image and subseg's image, made one after the other in a background thread while
+    other tests run (the build keeps about half of 2 cores busy); :meth:`close` removes them at the end, and the
+    build logs unless the build failed."""
 
     def __init__(self):
         self.logs = Path(tempfile.mkdtemp(prefix="subseg-image-build-"))
@@ -309,9 +310,9 @@ class ImageBuild:
             self.tag = build_subseg_image(self.env, build_base_image(self.env, self.logs, self.cleanup),
                                           self.logs, self.cleanup)
         except pytest.fail.Exception as error:
-            self.error = error.msg
+            self.error = f"{error.msg}\n(build logs in {self.logs})"
         except Exception as error:  # reported by every test that needs the image
-            self.error = f"the image build failed: {type(error).__name__}: {error}"
+            self.error = f"the image build failed: {type(error).__name__}: {error} (build logs in {self.logs})"
 
     def wait(self) -> "ImageBuild":
         """The finished build; fails the calling test when it did not succeed."""
@@ -323,7 +324,8 @@ class ImageBuild:
     def close(self) -> None:
         self._thread.join()
         self.cleanup.close()
-        shutil.rmtree(self.logs, ignore_errors=True)
+        if not self.error:
+            shutil.rmtree(self.logs, ignore_errors=True)
 
 
 _BUILD: ImageBuild | None = None
@@ -348,9 +350,8 @@ def pytest_sessionfinish(session):
 
 
 def _build() -> ImageBuild:
-    global _BUILD
-    if _BUILD is None:  # a container test run some other way than a collected session
-        _BUILD = ImageBuild()
+    """The background build, started by :func:`pytest_collection_modifyitems` for the container tests."""
+    assert _BUILD is not None, "the image build starts once the container tests are collected"
     return _BUILD.wait()
 
 
