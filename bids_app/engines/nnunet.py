@@ -26,7 +26,7 @@ from ..utils.conform import conform, resample_like
 from ..utils.device import select_device
 from ..utils.hemisphere import PLANS_KEY, network_left_right_axis
 from ..utils.preprocessing_settings import compare_preprocessing, preprocessing_settings
-from ..utils.zero_background import zero_background
+from ..utils.zero_background import for_mask_normalisation
 from .base import RAS_GRID, CliOption, EngineSpec, Segmentation
 from ..utils.checkpoints import CheckpointError, load_checkpoint
 
@@ -217,6 +217,7 @@ class NNUNetEngine:
             "Checkpoint": checkpoint,
             "TestTimeMirroringAxes": list(self._predictor.allowed_mirroring_axes or []),
             "HemisphereAwareMirroring": self.hemisphere_aware,
+            "Resampling": self.resampling,
             "Device": str(self.device),
             "Versions": {"nnunetv2": version("nnunetv2"), "torch": version("torch")},
         }
@@ -247,6 +248,7 @@ class NNUNetEngine:
         lr_axis = network_left_right_axis(plans_manager.transpose_forward)
         self.normalises_inside_nonzero = (configuration_manager.normalization_schemes[0] == "ZScoreNormalization"
                                           and bool(configuration_manager.use_mask_for_norm[0]))
+        self.resampling = _resampling(configuration_manager)
         self.hemisphere_aware = bool(self.model.plans.get(PLANS_KEY))
         if self.hemisphere_aware:
             predictor_class = hemisphere_aware_predictor(flip_permutation(self.model.freesurfer_labels), lr_axis)
@@ -283,7 +285,7 @@ class NNUNetEngine:
         array, properties = nnunet_input(ras)
         provenance = self.provenance()
         if self.normalises_inside_nonzero:
-            provenance["ZeroBackground"] = zero_background(array)
+            array[0], provenance["ZeroBackground"] = for_mask_normalisation(array[0])
         result = self._predictor.predict_single_npy_array(array, properties, None, None, self.probabilities)
         segmentation, posteriors = result if self.probabilities else (result, None)
         lookup = np.asarray(self.model.freesurfer_labels, dtype=np.int16)
@@ -295,6 +297,19 @@ class NNUNetEngine:
                     probabilities[freesurfer] = _on_grid_of(
                         np.asarray(posteriors[output], dtype=np.float32).transpose(2, 1, 0), ras, image, np.float32)
         return Segmentation(labels=labels, provenance=provenance, probabilities=probabilities)
+
+
+def _resampling(configuration_manager) -> dict:
+    """How nnU-Net itself takes an image to its plan's spacing and its posteriors back, for the sidecar."""
+    data = configuration_manager.configuration.get("resampling_fn_data_kwargs", {})
+    probabilities = configuration_manager.configuration.get("resampling_fn_probabilities_kwargs", {})
+    return {
+        "PlanSpacing": [float(s) for s in configuration_manager.spacing],
+        "Intensities": f"spline of order {data.get('order', 3)} (order {data.get('order_z', 0)} along a "
+                       f"far coarser axis), by nnU-Net, where the image's spacing differs",
+        "ReturnToInputGrid": f"posteriors resampled with a spline of order {probabilities.get('order', 1)} "
+                             f"by nnU-Net, then the argmax",
+    }
 
 
 def nnunet_input(image: nb.Nifti1Image) -> tuple[np.ndarray, dict]:

@@ -12,8 +12,8 @@ The checks are wide on purpose: they catch a failed or mirrored segmentation, no
 - with a test-time flip (MeshNet's ``--tta``, SynthSeg's own), each structure's two passes agree (``SelfConsistency``
   in the engine's provenance, :mod:`bids_app.utils.mirror`);
 - with a model that normalises intensities inside the non-zero region (nnU-Net's usual plan for skull-stripped
-  training heads), the image has an exact-zero background (``ZeroBackground`` in the engine's provenance,
-  :mod:`bids_app.utils.zero_background`).
+  training heads), the image has, or could be given, an exact-zero background (``ZeroBackground`` in the
+  engine's provenance, :mod:`bids_app.utils.zero_background`).
 
 A failed check does not remove the outputs: it is recorded as ``QualityFlags`` in the sidecar and the
 report, and the run counts the image as failed.

@@ -68,15 +68,25 @@ def test_same_labels_in_world_space_whatever_the_voxel_order(engine, sub01, sub0
     assert np.array_equal(np.asanyarray(back.dataobj), np.asanyarray(sub01_labels.dataobj))
 
 
-def test_an_image_without_zero_background_is_flagged(engine, sub01, sub01_segmentation):
-    """The tiny model normalises inside the non-zero region: sub-01 (skull-stripped, zero air) passes; the same
-    head stored with a background offset (no exact zero left) is segmented and flagged."""
+def test_an_offset_copy_with_spikes_is_cleaned_and_segmented_alike(engine, sub01, sub01_segmentation,
+                                                                    tiny_nnunet_labels):
+    """The tiny model normalises inside the non-zero region: sub-01 (skull-stripped, zero air) goes in as it is;
+    the same head stored with a background offset (no exact zero left) and spikes at the int16 extremes gets its
+    spikes replaced and its zero background back (its level subtracted), and the same labels."""
     assert engine.normalises_inside_nonzero
-    assert sub01_segmentation.provenance["ZeroBackground"]["Flagged"] is False
-    data = np.asanyarray(sub01.dataobj).astype(np.float32)
-    offset = nb.Nifti1Image(data + 12.0, sub01.affine)
-    field = engine.predict(offset).provenance["ZeroBackground"]
-    assert field["Flagged"] is True and field["ZeroFraction"] == 0.0
+    field = sub01_segmentation.provenance["ZeroBackground"]
+    assert field["Flagged"] is False and field["SpikesReplaced"] == 0 and "BackgroundCleaned" not in field
+    data = np.asanyarray(sub01.dataobj).astype(np.float32) + 12.0
+    spots = np.random.default_rng(0).choice(data.size, 40, replace=False)
+    np.put(data, spots[:20], 32767.0)
+    np.put(data, spots[20:], -32768.0)
+    copy = engine.predict(nb.Nifti1Image(data, sub01.affine))
+    field = copy.provenance["ZeroBackground"]
+    assert field["ZeroFraction"] == 0.0 and field["SpikesReplaced"] == 40
+    assert field["BackgroundCleaned"]["Level"] == 12.0 and field["Flagged"] is False
+    plain, cleaned = np.asanyarray(sub01_segmentation.labels.dataobj), np.asanyarray(copy.labels.dataobj)
+    dice = {label: _dice(plain == label, cleaned == label) for label in tiny_nnunet_labels}
+    assert np.mean(plain == cleaned) > 0.9999 and min(dice.values()) > 0.99, dice
 
 
 def test_provenance(engine, tiny_nnunet_model):
@@ -86,6 +96,9 @@ def test_provenance(engine, tiny_nnunet_model):
     assert (provenance["Plans"], provenance["Configuration"]) == ("subsegCPUPlans", "3d_fullres")
     assert provenance["Folds"] == ["all"] and provenance["Checkpoint"] == "checkpoint_final.pth"
     assert provenance["Device"] == "cpu" and provenance["Versions"]["nnunetv2"]
+    resampling = provenance["Resampling"]  # the small CPU plan works at 2 mm: nnU-Net resamples every head
+    assert resampling["PlanSpacing"] == [2.0, 2.0, 2.0] and resampling["Intensities"].startswith("spline of order 3")
+    assert resampling["ReturnToInputGrid"] == "posteriors resampled with a spline of order 1 by nnU-Net, then the argmax"
 
 
 def test_interface_writes_labels_and_provenance(tiny_nnunet_model, sample_bids, tmp_path, tiny_nnunet_labels):
