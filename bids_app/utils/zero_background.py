@@ -85,9 +85,11 @@ def clean_background(data: np.ndarray) -> tuple[np.ndarray, float, int]:
     level = float(np.median(_faces(data)))
     cleaned = (data - level).astype(np.float32)
     zeroed = cleaned < 0
-    if zero_background(np.where(zeroed, 0, cleaned))["Flagged"]:
-        zeroed |= cleaned < NEAR_ZERO * np.percentile(np.abs(cleaned[cleaned > 0]), 99)
     cleaned[zeroed] = 0
+    if zero_background(cleaned)["Flagged"]:
+        faint = cleaned < NEAR_ZERO * np.percentile(cleaned[cleaned > 0], 99)
+        cleaned[faint] = 0
+        zeroed |= faint
     return cleaned, level, int(np.count_nonzero(zeroed & (data != 0) & (data != level)))
 
 
@@ -97,7 +99,8 @@ def _faces(data: np.ndarray) -> np.ndarray:
 
 
 def _border_nonzero_fraction(data: np.ndarray) -> float:
-    return float(np.count_nonzero(_faces(data))) / _faces(data).size
+    faces = _faces(data)
+    return float(np.count_nonzero(faces)) / faces.size
 
 
 def zero_background_flags(field: dict | None) -> list[str]:
@@ -112,9 +115,11 @@ def zero_background_flags(field: dict | None) -> list[str]:
                  f"(at most {100 * field['MaxNearZeroFraction']:.0f}% expected; a resampled image?)")
     cleaned = field.get("BackgroundCleaned")
     if cleaned:
-        found += (f"; with its background level subtracted and faint voxels set to zero, "
-                  f"{100 * cleaned['BorderNonZeroFraction']:.0f}% of its border is still non-zero (at most "
-                  f"{100 * cleaned['MaxBorderNonZeroFraction']:.0f}% expected: noise in the air?)")
+        found += (f"; with its background cleaned (level subtracted, {cleaned['VoxelsZeroed']} voxels set to "
+                  f"zero), {100 * cleaned['ZeroFraction']:.1f}% of it is exactly zero and "
+                  f"{100 * cleaned['BorderNonZeroFraction']:.0f}% of its border is still non-zero (at least "
+                  f"{100 * field['MinZeroFraction']:.0f}% and at most {100 * cleaned['MaxBorderNonZeroFraction']:.0f}% "
+                  f"expected: noise in the air?)")
     return [f"the model normalises intensities inside the non-zero region (it learned from heads with an "
             f"exact-zero background, such as skull-stripped ones), but {found}: it was normalised over "
             f"background too and its labels may be wrong"]
