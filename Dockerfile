@@ -73,15 +73,15 @@ RUN printf '%s\n' \
         batchgenerators==0.25.5 batchgeneratorsv2==0.3.6 bids-validator==1.14.7.post0 bidsschematools==2.0.1 \
         blosc2==4.14.1 certifi==2026.10.19.post1 charset-normalizer==3.5.3 ci-info==0.4.0 click==8.5.1 \
         cloudpickle==3.1.3 connected-components-3d==4.1.1 contourpy==1.3.3 cycler==0.12.1 docopt==0.6.2 \
-        dynamic-network-architectures==0.4.4 edt==3.1.2 einops==0.8.2 etelemetry==0.3.1 filelock==4.3.1 fonttools==4.68.0 \
+        dynamic-network-architectures==0.4.4 einops==0.8.2 etelemetry==0.3.1 filelock==4.3.1 fonttools==4.68.0 \
         formulaic==1.2.2 frozendict==2.5.1 fsspec==2026.9.0 future==1.0.0 graphviz==0.21 h11==0.16.0 \
         h2==4.4.1 h5py==3.14.0 hf-xet==1.8.0 hpack==4.2.0 httpcore==1.0.9 httpcore2==2.16.2 httpx==0.28.1 \
         httpx2==2.16.2 hyperframe==6.1.0 \
         huggingface-hub==2.4.0 idna==3.20 imagecodecs==2026.3.6 imageio==2.38.1 importlib-resources==7.1.0 \
-        interface-meta==2.0.1 jinja2==3.1.6 joblib==1.6.0 kiwisolver==1.5.1 lazy-loader==0.6 linecache2==1.0.0 \
+        interface-meta==2.0.1 jinja2==3.1.6 joblib==1.6.0 kiwisolver==1.5.1 lazy-loader==0.6 linecache2==1.0.0 llvmlite==0.50.0 \
         looseversion==1.3.0 lxml==6.1.3 markdown-it-py==4.3.0 markupsafe==3.0.4 matplotlib==3.11.2 mdurl==0.1.2 \
         mpmath==1.3.0 msgpack==1.2.4 narwhals==2.29.0 ndindex==1.10.1 networkx==3.6.1 nibabel==5.4.2 \
-        nilearn==0.14.1 nipype==1.11.0 nnunetv2==2.8.1 num2words==0.5.14 numexpr==2.14.2 numpy==2.4.6 \
+        nilearn==0.14.1 nipype==1.11.0 nnunetv2==2.8.1 num2words==0.5.14 numba==0.68.1 numexpr==2.14.2 numpy==2.4.6 \
         packaging==26.4 pandas==3.1.1 pathlib-abc==0.5.2 pillow==13.0.0 platformdirs==4.14.8 prov==3.2.3 \
         puremagic==1.30 pybids==0.22.0 pydantic==2.14.4 pydantic-core==2.50.5 pydot==4.0.1 pygments==2.21.0 \
         pyparsing==3.3.3 python-dateutil==4.0.0 pyyaml==6.0.4 rdflib==7.6.0 requests==2.34.2 rich==15.0.0 \

@@ -2,7 +2,7 @@
 
 Both maps are scanned once for the bounding box of every label; each structure is then compared inside
 the union of its two boxes grown by the background margin its surface search needs
-(``surface.probe_margin``), never on the full volume. Maps stored in Fortran order (as NIfTI files load)
+(``near_search.probe_margin``), never on the full volume. Maps stored in Fortran order (as NIfTI files load)
 are read through their transpose, with the spacing reversed, so that every pass runs in memory order.
 """
 
@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from bids_app.metrics import overlap, surface
+from bids_app.metrics import near_search, overlap, surface
 
 #: Metric names, in the order they are reported.
 METRICS = ("dice", "hd95", "hd", "assd", "nsd", "avd_mm3", "rvd")
@@ -110,7 +110,7 @@ def compare_label_maps(reference: np.ndarray, prediction: np.ndarray, spacing, l
     labels = sorted(int(label) for label in labels if int(label) > 0)
     reference_boxes = bounding_boxes(reference, labels)
     prediction_boxes = bounding_boxes(prediction, labels)
-    margin = surface.probe_margin(spacing)
+    margin = near_search.probe_margin(spacing)
     results = {}
     for label in labels:
         boxes = [reference_boxes.get(label), prediction_boxes.get(label)]

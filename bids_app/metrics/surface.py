@@ -4,9 +4,8 @@ The surface of a mask is the set of corners of the voxel grid whose 2x2x2 neighb
 foreground and background voxels (Nikolov et al. 2018, as in DeepMind's ``surface-distance``). Each such
 corner carries the area of the marching-cubes surface inside its 2x2x2 cell, in mm^2. Distances are
 Euclidean, in mm, between corners, found on a crop around the two masks: by probing the other surface's
-corner map at offsets of increasing length up to ``_NEAR_VOXELS`` voxels (only for corners whose
-neighbourhood holds any corner of the other surface), then, for the corners still unmatched, by the exact
-far search of ``far_search``.
+corner map within a few voxels (``near_search``), then, for the corners still unmatched, by the exact far
+search of ``far_search``.
 
 >>> import numpy as np
 >>> box = np.zeros((6, 6, 6), bool); box[1:5, 1:5, 1:5] = True
@@ -21,17 +20,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import ndimage
 from skimage import measure
 
-from bids_app.metrics import far_search
+from bids_app.metrics import far_search, near_search
+from bids_app.metrics.weighted_percentile import weighted_percentile
 
+#: One source in this many is probed first, to tell whether the far search will transform the whole box.
+_SAMPLE_STRIDE = 8
 #: Weight of each voxel of a 2x2x2 cell in its neighbour code (cell index (a, b, c) -> bit).
 _CELL_WEIGHTS = np.array([[[128, 64], [32, 16]], [[8, 4], [2, 1]]], dtype=np.uint8)
-#: Radius (in voxels of the coarsest axis) searched by probing offsets before a global search.
-_NEAR_VOXELS = 3
-#: Radius (voxels of the coarsest axis) probed for every corner before the others are sorted out.
-_FIRST_PROBE_VOXELS = 1.5
 
 
 @dataclass(frozen=True)
@@ -102,25 +99,6 @@ def _surfels(codes: np.ndarray, spacing: tuple[float, ...]) -> tuple[np.ndarray,
     return border, corners, surfel_areas(spacing)[codes.ravel()[corners]]
 
 
-@lru_cache(maxsize=16)
-def _shells(spacing: tuple[float, float, float]) -> tuple[tuple[tuple[float, np.ndarray], ...], np.ndarray]:
-    """Corner offsets within ``_NEAR_VOXELS`` voxels as (length in mm, offsets), nearest first; largest per axis."""
-    scale = np.asarray(spacing, dtype=np.float64)
-    radius = _NEAR_VOXELS * scale.max()
-    bound = np.ceil(radius / scale).astype(int)
-    grid = np.stack(np.meshgrid(*[np.arange(-b, b + 1) for b in bound], indexing="ij"), axis=-1).reshape(-1, 3)
-    lengths = np.sqrt(np.sum((grid * scale) ** 2, axis=1))
-    grid, lengths = grid[lengths <= radius], lengths[lengths <= radius]
-    shells = tuple((float(length), grid[lengths == length]) for length in np.unique(lengths))
-    return shells, np.abs(grid).max(axis=0)
-
-
-def probe_margin(spacing) -> tuple[int, ...]:
-    """Background voxels needed on each side of a mask so that every probe stays on its corner grid."""
-    _, reach = _shells(tuple(float(s) for s in spacing))
-    return tuple(int(r) + 1 for r in reach)
-
-
 def _has_margin(mask: np.ndarray, margin) -> bool:
     """Whether the outer ``margin`` voxels of ``mask`` along every axis are all background."""
     for axis, width in enumerate(margin):
@@ -132,59 +110,20 @@ def _has_margin(mask: np.ndarray, margin) -> bool:
     return True
 
 
-def _near_distances(sources: np.ndarray, target_border: np.ndarray, shells, reach) -> np.ndarray:
-    """Distance (mm) from each flat corner index of ``sources`` to the nearest corner of ``target_border``
-    among the offsets of ``shells`` (inf beyond), ``reach`` being the largest offset per axis.
-
-    The target's corner map is probed at offsets of increasing length; the first shell with a hit gives
-    the distance. Offsets are applied as shifted views of the flat map, so each probe is a single gather.
-    """
-    distances = np.full(len(sources), np.inf)
-    strides = np.array([target_border.shape[1] * target_border.shape[2], target_border.shape[2], 1])
-    lowest = -int(reach @ strides)
-    flat_border = target_border.ravel()
-    positions, pending = sources + lowest, np.arange(len(sources))
-    for length, offsets in shells:
-        if not len(pending):
-            break
-        hit = np.zeros(len(positions), dtype=bool)
-        for shift in offsets @ strides - lowest:
-            hit |= flat_border[shift:].take(positions)
-        if hit.any():
-            distances[pending[hit]] = length
-            positions, pending = positions[~hit], pending[~hit]
-    return distances
-
-
-def _maybe_near(sources: np.ndarray, targets: np.ndarray, shape, reach) -> np.ndarray:
-    """Which flat corner indices of ``sources`` may have a target corner within the probe offsets.
-
-    Corners are binned in blocks of ``reach`` voxels per axis; a source whose block and its 26 neighbours
-    hold no target is more than ``reach`` voxels from every target along some axis, so beyond every probe.
-    """
-    block = np.maximum(np.asarray(reach, dtype=np.int64), 1)
-    occupied = np.zeros(tuple(np.asarray(shape) // block + 3), dtype=bool)
-    occupied[tuple(np.stack(np.unravel_index(targets, shape)) // block[:, None] + 1)] = True
-    occupied = ndimage.maximum_filter(occupied, size=3, mode="constant")
-    return occupied[tuple(np.stack(np.unravel_index(sources, shape)) // block[:, None] + 1)]
-
-
 def _distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarray, spacing) -> np.ndarray:
-    """Distance (mm) from each flat corner index of ``sources`` to the nearest target corner (inf if none).
+    """Distance (mm) from each flat corner index of ``sources`` to the nearest target corner (inf if none):
+    probed near the targets, searched exactly beyond.
 
-    The first shells (up to ``_FIRST_PROBE_VOXELS``) are probed for every source; the rest only for the
-    sources ``_maybe_near`` keeps; the corners still unmatched go to the far search.
+    One source in ``_SAMPLE_STRIDE`` is probed first: when so many lie beyond the probes that the far search
+    will take the distance transform of the whole box anyway, every source goes to it at once (its cost
+    hardly depends on how many sources it serves), and the probes are skipped.
     """
-    distances = np.full(len(sources), np.inf)
     if not len(targets) or not len(sources):
-        return distances
-    shells, reach = _shells(spacing)
-    first = sum(length <= _FIRST_PROBE_VOXELS * max(spacing) for length, _ in shells)
-    distances = _near_distances(sources, target_border, shells[:first], reach)
-    pending = np.flatnonzero(np.isinf(distances))
-    if len(pending):
-        pending = pending[_maybe_near(sources[pending], targets, target_border.shape, reach)]
-        distances[pending] = _near_distances(sources[pending], target_border, shells[first:], reach)
+        return np.full(len(sources), np.inf)
+    sampled = near_search.near_distances(sources[::_SAMPLE_STRIDE], target_border, targets, spacing)
+    if far_search.transform_pays(np.count_nonzero(np.isinf(sampled)) * _SAMPLE_STRIDE, target_border.size):
+        return far_search.far_distances(sources, targets, target_border.shape, spacing)
+    distances = near_search.near_distances(sources, target_border, targets, spacing)
     far = np.flatnonzero(np.isinf(distances))
     if len(far):
         distances[far] = far_search.far_distances(sources[far], targets, target_border.shape, spacing)
@@ -194,12 +133,12 @@ def _distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarr
 def surface_distances(reference: np.ndarray, prediction: np.ndarray, spacing) -> SurfaceDistances:
     """Surface distances between two boolean masks on the same grid (crop them to their union first).
 
-    Masks without ``probe_margin(spacing)`` background voxels on every side are padded.
+    Masks without ``near_search.probe_margin(spacing)`` background voxels on every side are padded.
     """
     if reference.shape != prediction.shape or reference.ndim != 3:
         raise ValueError(f"masks must be 3D and of one shape, got {reference.shape} and {prediction.shape}")
     spacing = tuple(float(s) for s in spacing)
-    margin = probe_margin(spacing)
+    margin = near_search.probe_margin(spacing)
     if not (_has_margin(reference, margin) and _has_margin(prediction, margin)):
         reference, prediction = (np.pad(mask, [(m, m) for m in margin]) for mask in (reference, prediction))
     reference_border, reference_corners, reference_areas = _surfels(
@@ -212,16 +151,6 @@ def surface_distances(reference: np.ndarray, prediction: np.ndarray, spacing) ->
     )
 
 
-def _percentile(distances: np.ndarray, areas: np.ndarray, percent: float) -> float:
-    """Area-weighted percentile: the smallest distance whose cumulative area reaches ``percent``."""
-    if not len(distances):
-        return np.inf
-    order = np.argsort(distances)
-    cumulative = np.cumsum(areas[order]) / np.sum(areas[order])
-    index = min(int(np.searchsorted(cumulative, percent / 100.0)), len(distances) - 1)
-    return float(distances[order][index])
-
-
 def hausdorff(distances: SurfaceDistances, percent: float = 100.0) -> float:
     """Symmetric Hausdorff distance (mm); below 100 %, the area-weighted ``percent`` percentile (HD95)."""
     if percent >= 100.0:
@@ -229,8 +158,8 @@ def hausdorff(distances: SurfaceDistances, percent: float = 100.0) -> float:
                     for d in (distances.reference_to_prediction, distances.prediction_to_reference)]
         return float(max(directed))
     return max(
-        _percentile(distances.reference_to_prediction, distances.reference_areas, percent),
-        _percentile(distances.prediction_to_reference, distances.prediction_areas, percent),
+        weighted_percentile(distances.reference_to_prediction, distances.reference_areas, percent),
+        weighted_percentile(distances.prediction_to_reference, distances.prediction_areas, percent),
     )
 
 

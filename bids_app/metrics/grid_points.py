@@ -1,0 +1,41 @@
+"""Grid coordinates of flat indices into a C-ordered grid, without a division per index."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bids_app.utils.compiled import compiled
+
+
+@compiled
+def points(flat, shape):
+    """(N, 3) coordinates of the flat indices ``flat`` on a grid of ``shape``, walking its rows in order
+    (fastest when ``flat`` ascends, as ``np.flatnonzero`` gives them).
+
+    >>> points(np.array([0, 7, 29]), np.array([2, 3, 5])).tolist()
+    [[0, 0, 0], [0, 1, 2], [1, 2, 4]]
+    """
+    coordinates = np.empty((len(flat), 3), np.int64)
+    i = j = start = 0  # row (i, j) begins at flat index start
+    for index in range(len(flat)):
+        if flat[index] < start:
+            i = j = start = 0
+        while flat[index] >= start + shape[2]:
+            start += shape[2]
+            j += 1
+            if j == shape[1]:
+                i, j = i + 1, 0
+        coordinates[index, 0], coordinates[index, 1], coordinates[index, 2] = i, j, flat[index] - start
+    return coordinates
+
+
+@compiled
+def box(*point_sets):
+    """Lowest corner and extent of the box holding every point of the (N, 3) arrays given."""
+    low, high = np.full(3, np.iinfo(np.int64).max), np.full(3, -1)
+    for points_ in point_sets:
+        for index in range(len(points_)):
+            for axis in range(3):
+                low[axis] = min(low[axis], points_[index, axis])
+                high[axis] = max(high[axis], points_[index, axis])
+    return low, high + 1 - low

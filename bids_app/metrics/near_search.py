@@ -1,0 +1,85 @@
+"""Exact distance (mm) from corners to the nearest corner of another surface, when it lies within a few voxels.
+
+Each corner probes the other surface's corner map at the grid offsets within ``NEAR_VOXELS`` voxels (of the
+coarsest axis), shell by shell, nearest first: the first shell with a hit gives the distance. A corner
+whose block of the coarse grid (blocks as large as the probes reach) and its 26 neighbouring blocks hold no
+corner of the other surface is beyond every probe and skips them. Corners left unmatched (inf) go to
+``far_search``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from bids_app.metrics import grid_points
+from bids_app.utils.compiled import compiled
+
+#: Radius (in voxels of the coarsest axis) of the probed offsets.
+NEAR_VOXELS = 3
+
+
+@lru_cache(maxsize=16)
+def shells(spacing: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grid offsets within ``NEAR_VOXELS`` voxels, nearest first: (offsets (K, 3), length in mm of each, and
+    the largest offset per axis).
+
+    >>> offsets, lengths, reach = shells((1.0, 1.0, 2.0))
+    >>> len(offsets), float(lengths[1]), reach.tolist()
+    (455, 1.0, [6, 6, 3])
+    """
+    scale = np.asarray(spacing, dtype=np.float64)
+    radius = NEAR_VOXELS * scale.max()
+    bound = np.ceil(radius / scale).astype(int)
+    grid = np.stack(np.meshgrid(*[np.arange(-b, b + 1) for b in bound], indexing="ij"), axis=-1).reshape(-1, 3)
+    lengths = np.sqrt(np.sum((grid * scale) ** 2, axis=1))
+    order = np.argsort(lengths[lengths <= radius], kind="stable")
+    offsets = grid[lengths <= radius][order]
+    return offsets, lengths[lengths <= radius][order], np.abs(offsets).max(axis=0)
+
+
+def probe_margin(spacing) -> tuple[int, ...]:
+    """Background voxels needed on each side of a mask so that every probe stays on its corner grid."""
+    _, _, reach = shells(tuple(float(s) for s in spacing))
+    return tuple(int(r) + 1 for r in reach)
+
+
+def near_distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarray, spacing) -> np.ndarray:
+    """Distance (mm) from each flat corner index of ``sources`` to the nearest corner of ``target_border``
+    within the probed offsets (inf beyond); ``targets`` are that map's flat corner indices.
+
+    Both surfaces must lie ``probe_margin`` corners inside the map, so that every probe stays on it.
+    """
+    offsets, lengths, reach = shells(tuple(float(s) for s in spacing))
+    shape = np.asarray(target_border.shape, dtype=np.int64)
+    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
+    return _probe(sources, targets, target_border.ravel().view(np.uint8), shape, offsets @ strides, lengths,
+                  np.maximum(reach, 1).astype(np.int64))
+
+
+@compiled
+def _probe(sources, targets, border, shape, flat_offsets, lengths, block):
+    held = np.zeros((shape[0] // block[0] + 3, shape[1] // block[1] + 3, shape[2] // block[2] + 3), np.uint8)
+    blocks_of = [np.arange(length) // size + 1 for length, size in zip(shape, block)]  # at +1: room for neighbours
+    for target, (i, j, k) in zip(targets, grid_points.points(targets, shape)):
+        held[blocks_of[0][i], blocks_of[1][j], blocks_of[2][k]] = 1
+    occupied = held.copy()  # a block holding a target, or next to one
+    occupied[1:] |= held[:-1]
+    occupied[:-1] |= held[1:]
+    held[:] = occupied
+    occupied[:, 1:] |= held[:, :-1]
+    occupied[:, :-1] |= held[:, 1:]
+    held[:] = occupied
+    occupied[:, :, 1:] |= held[:, :, :-1]
+    occupied[:, :, :-1] |= held[:, :, 1:]
+    distances = np.full(len(sources), np.inf)
+    for index, (i, j, k) in enumerate(grid_points.points(sources, shape)):
+        if not occupied[blocks_of[0][i], blocks_of[1][j], blocks_of[2][k]]:
+            continue
+        source = sources[index]
+        for probe in range(len(flat_offsets)):
+            if border[source + flat_offsets[probe]]:
+                distances[index] = lengths[probe]
+                break
+    return distances

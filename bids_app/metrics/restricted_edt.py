@@ -1,0 +1,231 @@
+"""Exact squared distance from given grid points to the nearest of other grid points, by a distance
+transform computed only where those points need it.
+
+The separable Euclidean distance transform (Felzenszwalb and Huttenlocher 2012) runs one pass per axis: the
+distance along axis ``a`` to the nearest target on each line, then the lower envelope of parabolas along
+``b``, then along ``c``. Here the box is taken one plane of ``a`` at a time, and only the planes that hold
+a source: the first pass reads each line's targets from a sorted list, the second keeps the rows that the
+sources span along ``b``, and the last runs only on the lines that hold a source, evaluated at the sources
+(or, when a source's own plane bounds its distance tightly, on the few planes within that bound). No
+box-sized array is filled. The axis order is the one that fills the fewest voxels. Squared distances are
+weighted sums of squared integer offsets (weights: squared spacing), the same sums DeepMind's distance
+transform takes the square root of.
+
+>>> import numpy as np
+>>> sources, targets = np.array([[0, 0, 0], [4, 3, 0]]), np.array([[4, 0, 0], [0, 0, 2]])
+>>> squared_distances(sources, targets, (5, 4, 3), (1.0, 1.0, 4.0)).tolist()
+[16.0, 9.0]
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from bids_app.utils.compiled import compiled
+
+#: Offset stored for a line of the first pass that holds no target.
+_NO_TARGET = -1
+
+
+def squared_distances(sources: np.ndarray, targets: np.ndarray, shape, weights) -> np.ndarray:
+    """Squared distance from each source to its nearest target: ``sum(weights * offset ** 2)``, minimal.
+
+    ``sources`` and ``targets`` are (N, 3) integer points inside a box of ``shape``; ``targets`` must not be
+    empty. ``weights`` are the squared voxel sizes.
+    """
+    sources = np.ascontiguousarray(sources, dtype=np.int64)
+    targets = np.ascontiguousarray(targets, dtype=np.int64)
+    shape = np.asarray(shape, dtype=np.int64)
+    order = _cheapest_order(shape, _spans(sources))
+    return _squared_distances(sources, targets, shape, np.asarray(weights, dtype=np.float64), order)
+
+
+def _cheapest_order(shape: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """Axis order (a, b, c) whose passes fill the fewest voxels, ``spans`` being the sources' extents.
+
+    >>> _cheapest_order(np.array([100, 100, 100]), np.array([100, 100, 10])).tolist()[0]
+    2
+    """
+    def filled(order):
+        a, b, c = order
+        return spans[a] * shape[b] * shape[c] + spans[a] * spans[b] * shape[c]
+    return np.array(min(itertools.permutations(range(3)), key=filled), dtype=np.int64)
+
+
+@compiled
+def _spans(points):
+    """Extent of ``points`` along each axis (NumPy's axis-0 min and max are slow on (N, 3) arrays)."""
+    return np.array([points[:, axis].max() - points[:, axis].min() + 1 for axis in range(3)])
+
+
+@compiled
+def _squared_distances(sources, targets, shape, weights, order):
+    a, b, c = order[0], order[1], order[2]
+    length_b, length_c = shape[b], shape[c]
+    low_a, low_b = sources[:, a].min(), sources[:, b].min()
+    span_a, span_b = sources[:, a].max() - low_a + 1, sources[:, b].max() - low_b + 1
+    is_target = np.zeros((shape[a], length_c, length_b), np.uint8)
+    for point in targets:
+        is_target[point[a], point[c], point[b]] = 1
+    offsets = _offsets_along_first_axis(is_target, low_a, span_a)
+    # sources of each (a, b) line, in flat order (ascending along c)
+    source_keys = (sources[:, a] - low_a) * span_b + (sources[:, b] - low_b)
+    key_starts, grouped = _buckets(source_keys, span_a * span_b, np.arange(len(sources)))
+    values, rows = np.empty(max(length_b, length_c)), np.empty((length_c, span_b))
+    apexes = np.empty(max(length_b, length_c), np.int64)
+    crossings, lifted = np.empty((2, max(length_b, length_c))), np.empty(max(length_b, length_c))
+    positions, found = np.empty(len(sources), np.int64), np.empty(len(sources))
+    reach = np.empty(len(sources), np.int64)
+    squared = np.empty(len(sources))
+    for plane in range(span_a):
+        first_key = plane * span_b
+        if key_starts[first_key] == key_starts[first_key + span_b]:
+            continue  # no source in this plane
+        for line_c in range(length_c):  # second pass: the plane's squared distance within each row
+            line = offsets[plane, line_c]
+            for line_b in range(length_b):
+                values[line_b] = np.inf if line[line_b] == _NO_TARGET else weights[a] * line[line_b] * line[line_b]
+            count = _envelope(values[:length_b], weights[b], apexes, crossings, lifted)
+            _read_envelope_range(values, weights[b], apexes, crossings, count, low_b, rows[line_c])
+        for line_b in range(span_b):  # last pass: each line of the plane that holds sources
+            start, stop = key_starts[first_key + line_b], key_starts[first_key + line_b + 1]
+            if start == stop:
+                continue
+            _last_pass(rows[:, line_b], sources[grouped[start:stop], c], weights[c], values[:length_c], apexes,
+                       crossings, lifted, positions, reach, found)
+            for k in range(stop - start):
+                squared[grouped[start + k]] = found[k]
+    return squared
+
+
+@compiled
+def _offsets_along_first_axis(is_target, low, span):
+    """|i - nearest target| along the first axis, for i in [low, low + span), as [i, c, b] (or _NO_TARGET).
+
+    A forward then a backward sweep along the axis carry the last target seen on every (c, b) line at once,
+    reading and writing in memory order.
+    """
+    length, lines_c, lines_b = is_target.shape
+    offsets = np.empty((span, lines_c, lines_b), np.int32)
+    last = np.empty(lines_b, np.int64)
+    for c in range(lines_c):
+        last[:] = -1
+        for i in range(low + span):
+            row = is_target[i, c]
+            for b in range(lines_b):
+                if row[b]:
+                    last[b] = i
+            if i >= low:
+                out = offsets[i - low, c]
+                for b in range(lines_b):
+                    out[b] = _NO_TARGET if last[b] < 0 else i - last[b]
+        last[:] = -1
+        for i in range(length - 1, low - 1, -1):
+            row = is_target[i, c]
+            for b in range(lines_b):
+                if row[b]:
+                    last[b] = i
+            if i < low + span:
+                out = offsets[i - low, c]
+                for b in range(lines_b):
+                    if last[b] >= 0 and (out[b] == _NO_TARGET or last[b] - i < out[b]):
+                        out[b] = last[b] - i
+    return offsets
+
+
+@compiled
+def _buckets(keys, count, items):
+    """``items`` grouped by their integer key (0 <= key < count), stable: (bucket starts (count + 1), items)."""
+    starts = np.zeros(count + 1, np.int64)
+    for key in keys:
+        starts[key + 1] += 1
+    starts = np.cumsum(starts)
+    grouped, filled = np.empty_like(items), starts[:-1].copy()
+    for index in range(len(keys)):
+        grouped[filled[keys[index]]] = items[index]
+        filled[keys[index]] += 1
+    return starts, grouped
+
+
+@compiled
+def _last_pass(column, at, weight, values, apexes, crossings, lifted, positions, reach, found):
+    """found[k] = min over q of weight * (at[k] - q) ** 2 + column[q], for the sources of one line.
+
+    A source's own plane bounds its distance, so only the planes within that bound can hold its nearest
+    target: when the sources need fewer planes in all than the line holds, those windows are scanned;
+    otherwise the line's envelope is built.
+    """
+    length, windows = len(column), 0
+    for k in range(len(at)):
+        own = column[at[k]]
+        reach[k] = length if own == np.inf else int(np.sqrt(own / weight)) + 1
+        windows += 2 * reach[k] + 1
+    if windows < 2 * length:
+        for k in range(len(at)):
+            p, best = at[k], np.inf
+            for q in range(max(p - reach[k], 0), min(p + reach[k] + 1, length)):
+                best = min(best, weight * (p - q) * (p - q) + column[q])
+            found[k] = best
+        return
+    values[:] = column
+    positions[:len(at)] = at
+    _evaluate_envelope(values, weight, apexes, crossings, lifted, positions[:len(at)], found)
+
+
+@compiled
+def _evaluate_envelope(values, weight, apexes, crossings, lifted, positions, out):
+    """out[k] = min over q of weight * (positions[k] - q) ** 2 + values[q] (inf if no value is finite), read
+    from the lower envelope of the parabolas at ``positions`` (fastest when ascending)."""
+    count = _envelope(values, weight, apexes, crossings, lifted)
+    if count == 0:
+        out[:len(positions)] = np.inf
+        return
+    segment = 0
+    for k in range(len(positions)):
+        p = positions[k]
+        if k and p < positions[k - 1]:
+            segment = 0
+        while segment + 1 < count and crossings[0, segment + 1] < p * crossings[1, segment + 1]:
+            segment += 1
+        q = apexes[segment]
+        out[k] = weight * (p - q) * (p - q) + values[q]
+
+
+@compiled
+def _read_envelope_range(values, weight, apexes, crossings, count, low, out):
+    """out[k] = the envelope's value at low + k, for every k of ``out`` (inf if the envelope is empty)."""
+    if count == 0:
+        out[:] = np.inf
+        return
+    segment = 0
+    for k in range(len(out)):
+        p = low + k
+        while segment + 1 < count and crossings[0, segment + 1] < p * crossings[1, segment + 1]:
+            segment += 1
+        q = apexes[segment]
+        out[k] = weight * (p - q) * (p - q) + values[q]
+
+
+@compiled
+def _envelope(values, weight, apexes, crossings, lifted):
+    """Lower envelope of the parabolas weight * (p - q) ** 2 + values[q] over the finite values
+    (Felzenszwalb's algorithm): returns how many parabolas it keeps, and fills their apexes q and where
+    each starts to be lowest, as the fraction crossings[0] / crossings[1] (a division per parabola would
+    stall the loop)."""
+    count = -1
+    for q in range(len(values)):
+        if values[q] == np.inf:
+            continue
+        height = values[q] + weight * q * q
+        # pop the parabolas that the new one hides: it crosses them before they start to be lowest
+        while count > 0 and (height - lifted[count]) * crossings[1, count] <= (
+                crossings[0, count] * (2.0 * weight * (q - apexes[count]))):
+            count -= 1
+        count += 1
+        apexes[count], lifted[count] = q, height
+        if count:
+            crossings[0, count] = height - lifted[count - 1]
+            crossings[1, count] = 2.0 * weight * (q - apexes[count - 1])
+    return count + 1

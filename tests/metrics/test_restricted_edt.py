@@ -1,0 +1,50 @@
+"""The restricted distance transform against a brute-force nearest target, on every axis order."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from bids_app.metrics import restricted_edt
+
+
+def _brute_force(sources, targets, weights):
+    offsets = sources[:, None, :] - targets[None, :, :]
+    return np.min(np.sum(weights * offsets * offsets, axis=2), axis=1)
+
+
+def _points(rng, count, low, high):
+    return rng.integers(low, high, size=(count, 3))
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+@pytest.mark.parametrize("weights", [(1.0, 1.0, 1.0), (0.81, 1.21, 2.56)])
+def test_every_axis_order_finds_the_nearest_target(order, weights):
+    rng = np.random.default_rng(sum(order) * 7 + len(set(weights)))
+    shape = np.array([23, 17, 29])
+    # Near: both scattered through the box. Far: sources in one corner, targets in the opposite one.
+    cases = [(_points(rng, 300, 0, shape), _points(rng, 40, 0, shape)),
+             (_points(rng, 200, 0, shape // 3), _points(rng, 30, 2 * shape // 3, shape))]
+    for sources, targets in cases:
+        found = restricted_edt._squared_distances(
+            sources, targets, shape, np.asarray(weights), np.array(order, dtype=np.int64))
+        np.testing.assert_allclose(found, _brute_force(sources, targets, np.asarray(weights)), rtol=1e-14, atol=0)
+
+
+def test_sources_on_targets_are_at_zero_and_integer_distances_are_exact():
+    rng = np.random.default_rng(3)
+    targets = _points(rng, 60, 0, 40)
+    sources = np.concatenate([targets[:10], _points(rng, 500, 0, 40)])
+    found = restricted_edt.squared_distances(sources, targets, (40, 40, 40), (1.0, 1.0, 1.0))
+    assert np.all(found[:10] == 0)
+    assert np.array_equal(found, _brute_force(sources, targets, np.ones(3)))
+
+
+def test_a_single_target_line_reaches_the_whole_box():
+    """Only one line holds the target: every other line of the first pass is empty."""
+    sources = np.array([[0, 0, 0], [9, 9, 9], [0, 9, 5]])
+    targets = np.array([[5, 5, 5]])
+    found = restricted_edt.squared_distances(sources, targets, (10, 10, 10), (1.0, 1.0, 1.0))
+    assert found.tolist() == [75.0, 48.0, 41.0]
