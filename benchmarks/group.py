@@ -1,17 +1,25 @@
 """Time ``subseg group`` per subject through the command line, against DeepMind's surface-distance.
 
-Usage: ``python benchmarks/group.py DATA_DIR [--subjects 10] [--nprocs 1 2] [--deepmind-subjects 2]``
+Usage: ``python benchmarks/group.py DATA_DIR [--cases ...] [--subjects 10] [--nprocs 1 2] [--deepmind-subjects 2]``
 
-Builds a raw folder, a derivatives folder of predictions and one of references from SynthSeg's real 256^3
-training label maps (one subject each, from ``training_seg_02``): each prediction is its reference
-shifted by 1 to 5 voxels with two Left/Right pairs (hippocampus, amygdala) swapped. Then runs, each in a
-fresh process with BLAS/OpenMP pools of one thread, ``subseg raw out group --reference-dir ref`` on one
-subject and on all, with every ``--nprocs`` given, and prints:
+For each case, builds a raw folder, a derivatives folder of predictions and one of references from
+SynthSeg's real 256^3 training label maps (one subject each, from ``training_seg_02``), the predictions
+being, per case:
+
+- ``shifted``: the reference shifted by 1 to 5 voxels with two Left/Right pairs (hippocampus, amygdala)
+  swapped;
+- ``swapped``: the reference with every Left/Right label swapped (the symmetry trap);
+- ``unregistered``: the next subject's map (the worst case).
+
+Then runs, each in a fresh process with BLAS/OpenMP pools of one thread, ``subseg raw out group
+--reference-dir ref`` on one subject and on all, with every ``--nprocs`` given, and prints:
 
 - the marginal wall and CPU seconds per subject ((all - one) / (subjects - 1), single process), against
   DeepMind's seconds per subject (``surface-distance`` on the same labels, masks included, first subjects
   only); on a machine others load, the CPU seconds are the steadier measure;
-- the speed-up of each ``--nprocs`` over one process, and the peak memory (RSS) of the largest process.
+- the speed-up of each ``--nprocs`` over one process, for the whole command and for its scoring stage (the
+  part that ``--nprocs`` spreads over processes; imports and the report are serial), and the peak memory
+  (RSS) of the largest process.
 
 The load average is printed too: on a shared machine, the ratios are only as good as the load allows.
 """
@@ -32,10 +40,12 @@ from pathlib import Path
 import nibabel as nb
 import numpy as np
 
-from bids_app.labels import LABELS, homolog
+from bids_app.labels import LABELS, homolog, swap_sides
 
-#: Left labels whose side is swapped in every prediction: hippocampus and amygdala.
+#: Left labels whose side is swapped in every prediction of the shifted case: hippocampus and amygdala.
 SWAPPED_LEFT = (17, 18)
+#: Benchmark cases: how each prediction is made from the reference maps.
+CASES = ("shifted", "swapped", "unregistered")
 
 
 def _derivatives(folder: Path, name: str) -> Path:
@@ -45,7 +55,7 @@ def _derivatives(folder: Path, name: str) -> Path:
     return folder
 
 
-def _prediction(reference: np.ndarray, shift: int) -> np.ndarray:
+def _shifted(reference: np.ndarray, shift: int) -> np.ndarray:
     """``reference`` shifted by ``shift`` voxels on two axes, with the ``SWAPPED_LEFT`` pairs swapped."""
     moved = np.roll(reference, (shift, 1), axis=(0, 2))
     swapped = moved.copy()
@@ -55,29 +65,40 @@ def _prediction(reference: np.ndarray, shift: int) -> np.ndarray:
     return swapped
 
 
-def build_dataset(data_dir: Path, root: Path, subjects: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _label_map(data_dir: Path, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """SynthSeg training label map number ``index + 2`` (int32) and its affine."""
+    image = nb.load(data_dir / "synthseg" / "training_label_maps" / f"training_seg_{index + 2:02d}.nii.gz")
+    return np.asarray(image.dataobj).astype(np.int32), image.affine
+
+
+def build_dataset(data_dir: Path, root: Path, subjects: int, case: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """Raw, outputs and references folders under ``root``; returns the (reference, prediction) arrays."""
     raw = root / "raw"
-    raw.mkdir()
+    raw.mkdir(parents=True)
     (raw / "dataset_description.json").write_text(json.dumps({"Name": "SynthSegMaps", "BIDSVersion": "1.8.0"}))
     outputs, references = _derivatives(root / "out", "subseg"), _derivatives(root / "ref", "manual")
     pairs = []
     for index in range(subjects):
-        image = nb.load(data_dir / "synthseg" / "training_label_maps" / f"training_seg_{index + 2:02d}.nii.gz")
-        reference = np.asarray(image.dataobj).astype(np.int32)
-        prediction = _prediction(reference, 1 + index % 5)
+        reference, affine = _label_map(data_dir, index)
+        if case == "shifted":
+            prediction = _shifted(reference, 1 + index % 5)
+        elif case == "swapped":
+            prediction = swap_sides(reference)
+        else:
+            prediction = _label_map(data_dir, (index + 1) % 20)[0]
         for folder, data, desc in ((references, reference, "manual"), (outputs, prediction, "model")):
             anat = folder / f"sub-{index + 1:02d}" / "anat"
             anat.mkdir(parents=True)
-            nb.Nifti1Image(data.astype(np.int16), image.affine).to_filename(
+            nb.Nifti1Image(data.astype(np.int16), affine).to_filename(
                 anat / f"sub-{index + 1:02d}_desc-{desc}_dseg.nii.gz")
         pairs.append((reference, prediction))
     return pairs
 
 
-def run_group(root: Path, participants: list[str], nprocs: int) -> tuple[float, float, float]:
-    """Wall and CPU seconds of one ``subseg group`` process (its workers included), and the peak RSS (MiB)
-    of its largest process (from its log)."""
+def run_group(root: Path, participants: list[str], nprocs: int) -> tuple[float, float, float, float]:
+    """Wall and CPU seconds of one ``subseg group`` process (its workers included), the wall seconds of its
+    scoring stage (the part ``--nprocs`` spreads) and the peak RSS (MiB) of its largest process (both from
+    its log)."""
     env = os.environ | {pool: "1" for pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     command = [sys.executable, "-m", "bids_app", str(root / "raw"), str(root / "out"), "group",
                "--reference-dir", str(root / "ref"), "--reference-desc", "manual", "--desc", "model",
@@ -88,7 +109,8 @@ def run_group(root: Path, participants: list[str], nprocs: int) -> tuple[float, 
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return seconds, cpu, float(re.search(r"peak memory (\d+) MiB", log).group(1))
+    scored = re.search(r"scored in ([\d.]+) s; peak memory (\d+) MiB", log)
+    return seconds, cpu, float(scored.group(1)), float(scored.group(2))
 
 
 def deepmind_seconds(reference: np.ndarray, prediction: np.ndarray) -> tuple[float, float]:
@@ -110,30 +132,37 @@ def deepmind_seconds(reference: np.ndarray, prediction: np.ndarray) -> tuple[flo
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--cases", nargs="*", default=list(CASES), choices=CASES)
     parser.add_argument("--subjects", type=int, default=10)
     parser.add_argument("--nprocs", type=int, nargs="*", default=[2])
     parser.add_argument("--deepmind-subjects", type=int, default=2)
     args = parser.parse_args(argv)
     print("load average at start:", " ".join(f"{load:.1f}" for load in os.getloadavg()))
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        pairs = build_dataset(args.data_dir, root, args.subjects)
-        everyone = [f"{index + 1:02d}" for index in range(args.subjects)]
-        one, one_cpu, _ = run_group(root, everyone[:1], 1)
-        serial, serial_cpu, serial_peak = run_group(root, everyone, 1)
-        marginal, marginal_cpu = (serial - one) / (args.subjects - 1), (serial_cpu - one_cpu) / (args.subjects - 1)
-        print(f"subseg group, 1 process: {one:.2f} s for 1 subject, {serial:.2f} s for {args.subjects} "
-              f"(peak {serial_peak:.0f} MiB): {marginal:.2f} s wall, {marginal_cpu:.2f} s CPU per extra subject")
-        if args.deepmind_subjects:
-            wall, cpu = np.mean([deepmind_seconds(*pair) for pair in pairs[:args.deepmind_subjects]], axis=0)
-            print(f"DeepMind surface-distance: {wall:.2f} s wall, {cpu:.2f} s CPU per subject; subseg "
-                  f"{wall / marginal:.1f}x faster (wall), {cpu / marginal_cpu:.1f}x (CPU)")
-        for nprocs in args.nprocs:
-            seconds, _, peak = run_group(root, everyone, nprocs)
-            print(f"subseg group, --nprocs {nprocs}: {seconds:.2f} s for {args.subjects} subjects, "
-                  f"{serial / seconds:.2f}x over 1 process; peak {peak:.0f} MiB in the largest process")
+    for case in args.cases:
+        with tempfile.TemporaryDirectory() as tmp:
+            _run_case(args, case, Path(tmp))
     print("load average at end:", " ".join(f"{load:.1f}" for load in os.getloadavg()))
 
+
+def _run_case(args, case: str, root: Path) -> None:
+    """Times one case: one subject, all subjects, DeepMind on the first ones, and each ``--nprocs``."""
+    pairs = build_dataset(args.data_dir, root, args.subjects, case)
+    everyone = [f"{index + 1:02d}" for index in range(args.subjects)]
+    one, one_cpu, _, _ = run_group(root, everyone[:1], 1)
+    serial, serial_cpu, serial_scoring, serial_peak = run_group(root, everyone, 1)
+    marginal, marginal_cpu = (serial - one) / (args.subjects - 1), (serial_cpu - one_cpu) / (args.subjects - 1)
+    print(f"[{case}] subseg group, 1 process: {one:.2f} s for 1 subject, {serial:.2f} s for {args.subjects} "
+          f"(scoring {serial_scoring:.1f} s, peak {serial_peak:.0f} MiB): {marginal:.2f} s wall, "
+          f"{marginal_cpu:.2f} s CPU per extra subject")
+    if args.deepmind_subjects:
+        wall, cpu = np.mean([deepmind_seconds(*pair) for pair in pairs[:args.deepmind_subjects]], axis=0)
+        print(f"[{case}] DeepMind surface-distance: {wall:.2f} s wall, {cpu:.2f} s CPU per subject; subseg "
+              f"{wall / marginal:.1f}x faster (wall), {cpu / marginal_cpu:.1f}x (CPU)")
+    for nprocs in args.nprocs:
+        seconds, _, scoring, peak = run_group(root, everyone, nprocs)
+        print(f"[{case}] subseg group, --nprocs {nprocs}: {seconds:.2f} s for {args.subjects} subjects, "
+              f"{serial / seconds:.2f}x over 1 process (scoring {scoring:.1f} s, {serial_scoring / scoring:.2f}x); "
+              f"peak {peak:.0f} MiB in the largest process")
 
 if __name__ == "__main__":
     main()

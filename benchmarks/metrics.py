@@ -27,7 +27,7 @@ from pathlib import Path  # noqa: E402
 import nibabel as nb  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bids_app.labels import LABELS, homolog  # noqa: E402
+from bids_app.labels import swap_sides  # noqa: E402
 from bids_app.metrics.structures import compare_label_maps  # noqa: E402
 
 logger = logging.getLogger("subseg")
@@ -49,7 +49,7 @@ def _cases(data_dir: Path, wanted):
     if "near-miss-256" in wanted:
         yield "synthseg 256^3, shifted 1 voxel", first, np.roll(first, (1, 1), axis=(0, 2)), (1.0, 1.0, 1.0), labels
     if "swapped" in wanted:
-        yield "synthseg 256^3, left/right labels swapped", first, _swap_hemispheres(first), (1.0, 1.0, 1.0), labels
+        yield "synthseg 256^3, left/right labels swapped", first, swap_sides(first), (1.0, 1.0, 1.0), labels
     if "unregistered" in wanted:
         second = np.asarray(nb.load(maps / "training_seg_03.nii.gz").dataobj).astype(np.int32)
         yield "synthseg 256^3, another subject (worst case)", first, second, (1.0, 1.0, 1.0), labels
@@ -58,16 +58,6 @@ def _cases(data_dir: Path, wanted):
         many = [int(label) for label in np.unique(aparc) if label][:100]
         yield ("fsaverage aparc+aseg 256^3, 100 labels, shifted 1 voxel", aparc,
                np.roll(aparc, (1, 1), axis=(0, 2)), (1.0, 1.0, 1.0), many)
-
-
-def _swap_hemispheres(label_map: np.ndarray) -> np.ndarray:
-    """``label_map`` with every Left-/Right- FreeSurfer label replaced by its homologue."""
-    lookup = np.arange(label_map.max() + 1)
-    for label in np.unique(label_map):
-        other = homolog(int(label)) if int(label) in LABELS else None
-        if other is not None and other <= label_map.max():
-            lookup[label] = other
-    return lookup[label_map]
 
 
 def _deepmind(reference, prediction, spacing, labels, tolerance_mm):

@@ -12,6 +12,7 @@ import csv
 import json
 import logging
 import resource
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def dataset_name(bids_dir: Path) -> str:
 
 def _score_all(jobs: list[ImageJob], nprocs: int) -> tuple[list[dict], list[str]]:
     """Scores of the label maps that can be scored, and one line per one that cannot (each logged)."""
-    progress = Progress(len(jobs), "label maps scored")
+    progress, start = Progress(len(jobs), "label maps scored"), time.perf_counter()
     try:
         if nprocs <= 1 or len(jobs) <= 1:
             outcomes = [progress.done(job.prediction.name, score_or_reason(job)) for job in jobs]
@@ -106,7 +107,8 @@ def _score_all(jobs: list[ImageJob], nprocs: int) -> tuple[list[dict], list[str]
     finally:
         progress.close()
     peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    logger.info("scored; peak memory %.0f MiB in the largest process", peak_kib / 1024)
+    logger.info("scored in %.1f s; peak memory %.0f MiB in the largest process", time.perf_counter() - start,
+                peak_kib / 1024)
     for _, reason in outcomes:
         if reason:
             logger.error(reason)

@@ -153,6 +153,20 @@ def flip_permutation(labels) -> list[int]:
     return [labels.index(homolog(label)) if homolog(label) in labels else i for i, label in enumerate(labels)]
 
 
+def swap_sides(label_map: np.ndarray) -> np.ndarray:
+    """``label_map`` with every Left/Right label replaced by its homolog (right shapes, wrong sides).
+
+    >>> swap_sides(np.array([0, 17, 53, 16])).tolist()
+    [0, 53, 17, 16]
+    """
+    lookup = np.arange(int(label_map.max()) + 1)
+    for label in np.unique(label_map):
+        other = homolog(int(label)) if int(label) in LABELS else None
+        if other is not None and other <= lookup[-1]:
+            lookup[label] = other
+    return lookup[label_map]
+
+
 class LabelError(SubsegError, ValueError):
     """``--labels`` values that are not FreeSurfer labels (one line naming the value)."""
 
@@ -195,7 +209,7 @@ def fold_parcels(data: np.ndarray, keep) -> tuple[np.ndarray, dict[int, tuple[in
     ([0, 3, 42, 17, 1035], {11101: (3, 1), 12101: (42, 1)})
     """
     keep = {int(label) for label in keep}
-    counts = np.bincount(data.ravel())
+    counts = np.bincount(data.ravel(order="K"))  # memory order: no copy of a Fortran-ordered volume
     present = np.flatnonzero(counts)
     parents = {int(label): parcel_parent(label) for label in present if int(label) not in keep}
     folds = {label: parent for label, parent in parents.items() if parent is not None}

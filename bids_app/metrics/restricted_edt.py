@@ -3,13 +3,13 @@ transform computed only where those points need it.
 
 The separable Euclidean distance transform (Felzenszwalb and Huttenlocher 2012) runs one pass per axis: the
 distance along axis ``a`` to the nearest target on each line, then the lower envelope of parabolas along
-``b``, then along ``c``. Here the box is taken one plane of ``a`` at a time, and only the planes that hold
-a source: the first pass reads each line's targets from a sorted list, the second keeps the rows that the
-sources span along ``b``, and the last runs only on the lines that hold a source, evaluated at the sources
-(or, when a source's own plane bounds its distance tightly, on the few planes within that bound). No
-box-sized array is filled. The axis order is the one that fills the fewest voxels. Squared distances are
-weighted sums of squared integer offsets (weights: squared spacing), the same sums DeepMind's distance
-transform takes the square root of.
+``b``, then along ``c``. Here the first pass sweeps the box along ``a`` but keeps only the planes that
+the sources span; the second runs one plane at a time, only on the planes that hold a source, and keeps
+the rows that the sources span along ``b``; the last runs only on the lines that hold a source, evaluated
+at the sources (or, when a source's own plane bounds its distance tightly, on the few planes within that
+bound). The axis order is the one that fills the fewest voxels. Squared distances are weighted sums of
+squared integer offsets (weights: squared spacing), the same sums DeepMind's distance transform takes the
+square root of.
 
 >>> import numpy as np
 >>> sources, targets = np.array([[0, 0, 0], [4, 3, 0]]), np.array([[4, 0, 0], [0, 0, 2]])
@@ -70,7 +70,7 @@ def _squared_distances(sources, targets, shape, weights, order):
     for point in targets:
         is_target[point[a], point[c], point[b]] = 1
     offsets = _offsets_along_first_axis(is_target, low_a, span_a)
-    # sources of each (a, b) line, in flat order (ascending along c)
+    # sources of each (a, b) line, in their given order (ascending along c for flat corner order)
     source_keys = (sources[:, a] - low_a) * span_b + (sources[:, b] - low_b)
     key_starts, grouped = _buckets(source_keys, span_a * span_b, np.arange(len(sources)))
     values, rows = np.empty(max(length_b, length_c)), np.empty((length_c, span_b))

@@ -9,7 +9,7 @@ import numpy as np
 
 from bids_app.labels import LABELS, fold_parcels
 from bids_app.metrics import label_maps
-from bids_app.metrics.structures import METRICS, compare_label_maps
+from bids_app.metrics.structures import METRICS, bounding_boxes, compare_label_maps
 from bids_app.metrics.symmetry import SWAP_THRESHOLD, symmetry
 from bids_app.metrics.volumes import volumes
 
@@ -45,12 +45,14 @@ def score_image(job: ImageJob) -> dict[str, list[dict]]:
     reference = _folded(reference, labels, "reference", job.entities, rows["folded_labels"])
     prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
     spacing = label_maps.spacing(reference_image)
-    for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm).items():
+    boxes = (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))  # one pass each, shared
+    for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm,
+                                            boxes).items():
         for metric in METRICS:
             rows["metrics"].append(job.entities | {
                 "structure": LABELS[label].name, "label": label, "metric": metric,
                 "value": values[metric], "status": values["status"]})
-    pairs, summary = symmetry(reference, prediction, labels, job.swap_threshold)
+    pairs, summary = symmetry(reference, prediction, labels, job.swap_threshold, boxes)
     rows["symmetry"].append(job.entities | summary)
     rows["symmetry_pairs"].extend(job.entities | pair for pair in pairs)
     return rows

@@ -45,18 +45,20 @@ def _fraction(part: int, whole: int) -> float:
     return part / whole if whole else float("nan")
 
 
-def symmetry(reference: np.ndarray, prediction: np.ndarray, labels, threshold: float = SWAP_THRESHOLD):
+def symmetry(reference: np.ndarray, prediction: np.ndarray, labels, threshold: float = SWAP_THRESHOLD,
+             boxes=None):
     """Per-pair rows and one subject summary of left/right agreement over ``labels``.
 
     Returns ``(pairs, summary)``: ``pairs`` lists, per homologous pair present, the structure name, the
     two labels, the merged Dice and the fractions ``left_as_right`` (reference-left voxels labelled as
     the right homolog) and ``right_as_left``; ``summary`` holds ``foreground_dice`` (any of ``labels``
     against background), ``merged_dice`` (mean over pairs), ``swap_fraction`` (swapped voxels over all
-    reference voxels of the pairs) and ``hemisphere_swap`` (swap fraction above ``threshold``).
+    reference voxels of the pairs) and ``hemisphere_swap`` (swap fraction above ``threshold``). ``boxes``: the
+    ``bounding_boxes`` of both maps for (at least) these labels, when the caller has them already.
     """
     labels = sorted(int(label) for label in labels if int(label) in LABELS)
     pairs = homologous_pairs(labels)
-    boxes = (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))
+    boxes = boxes or (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))
     rows, swapped, paired = [], 0, 0
     for left, right in pairs:
         if not any(label in boxes[side] for side in (0, 1) for label in (left, right)):

@@ -14,8 +14,7 @@ import pytest
 from configs import group_config
 
 from bids_app.group import GroupError, run_group
-from bids_app.labels import LABELS, SUBCORTICAL
-from tests.metrics.test_symmetry import swap_sides
+from bids_app.labels import LABELS, SUBCORTICAL, swap_sides
 
 
 def _derivatives(root, name):

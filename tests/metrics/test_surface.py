@@ -8,7 +8,7 @@ import pytest
 
 from bids_app.metrics import far_search, surface
 from bids_app.metrics.structures import compare_label_maps, compare_structure
-from tests.metrics.test_symmetry import swap_sides
+from bids_app.labels import swap_sides
 
 
 def _box_expectations(a, b, c, spacing):

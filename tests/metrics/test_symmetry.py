@@ -6,18 +6,9 @@ import nibabel as nb
 import numpy as np
 import pytest
 
-from bids_app.labels import LABELS, SUBCORTICAL, homolog
+from bids_app.labels import SUBCORTICAL, swap_sides
 from bids_app.metrics.structures import compare_label_maps
 from bids_app.metrics.symmetry import symmetry
-
-
-def swap_sides(label_map: np.ndarray) -> np.ndarray:
-    """Every Left-/Right- label replaced by its homolog: right shapes, wrong sides."""
-    lookup = np.arange(int(label_map.max()) + 1)
-    for label in np.unique(label_map):
-        if int(label) in LABELS and homolog(int(label)) is not None:
-            lookup[label] = homolog(int(label))
-    return lookup[label_map]
 
 
 @pytest.fixture(scope="module")

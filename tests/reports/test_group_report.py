@@ -12,9 +12,8 @@ import pytest
 from configs import group_config
 
 from bids_app.group import run_group
-from bids_app.labels import LABELS, SUBCORTICAL
+from bids_app.labels import LABELS, SUBCORTICAL, swap_sides
 from bids_app.reports.study_figure import choose_images, source_t1w
-from tests.metrics.test_symmetry import swap_sides
 from tests.reports.chromium_helpers import open_report
 
 
