@@ -24,6 +24,7 @@ from importlib import resources
 import numpy as np
 
 from .errors import SubsegError
+from .utils.label_counts import label_counts
 
 #: The 16 Left/Right subcortical structures the project reports on first.
 SUBCORTICAL = (10, 49, 11, 50, 12, 51, 13, 52, 17, 53, 18, 54, 26, 58, 28, 60)
@@ -209,7 +210,7 @@ def fold_parcels(data: np.ndarray, keep) -> tuple[np.ndarray, dict[int, tuple[in
     ([0, 3, 42, 17, 1035], {11101: (3, 1), 12101: (42, 1)})
     """
     keep = {int(label) for label in keep}
-    counts = np.bincount(data.ravel(order="K"))  # memory order: no copy of a Fortran-ordered volume
+    counts = label_counts(data)
     present = np.flatnonzero(counts)
     parents = {int(label): parcel_parent(label) for label in present if int(label) not in keep}
     folds = {label: parent for label, parent in parents.items() if parent is not None}

@@ -12,6 +12,7 @@ import numpy as np
 
 from bids_app.labels import LABELS
 from bids_app.utils.conform import resample_like
+from bids_app.utils.label_counts import label_counts
 
 logger = logging.getLogger("subseg")
 
@@ -83,7 +84,7 @@ def align_prediction(prediction: nb.Nifti1Image, reference: nb.Nifti1Image, path
 
 def known_labels(data: np.ndarray, path: Path) -> list[int]:
     """Non-zero labels present in ``data`` that the label table knows; warns naming the others."""
-    present = np.flatnonzero(np.bincount(data.ravel(order="K")))  # memory order: no copy of the volume
+    present = np.flatnonzero(label_counts(data))
     unknown = [int(label) for label in present if label and int(label) not in LABELS]
     if unknown:
         logger.warning("%s: labels unknown to the FreeSurfer table, not scored: %s", path, unknown)

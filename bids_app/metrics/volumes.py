@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bids_app.utils.label_counts import label_counts
+
 
 def voxel_volume_mm3(spacing) -> float:
     """The volume of one voxel of ``spacing`` (mm), each size taken to 6 decimals."""
@@ -31,6 +33,6 @@ def volume_mm3(voxels, voxel_mm3: float):
 def volumes(label_map: np.ndarray, spacing, labels) -> dict[int, float]:
     """Volume in mm^3 of each of ``labels`` (0 for a label absent from the map)."""
     voxel_mm3 = voxel_volume_mm3(spacing)
-    counts = np.bincount(np.asarray(label_map).ravel(order="K"))
+    counts = label_counts(np.asarray(label_map))
     return {int(label): float(volume_mm3(counts[label], voxel_mm3)) if 0 <= label < len(counts) else 0.0
             for label in (int(label) for label in labels)}

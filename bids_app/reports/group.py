@@ -42,6 +42,12 @@ def _study_figure(metrics: pd.DataFrame, symmetry: pd.DataFrame, jobs, bids_dir:
     missing = sum(row.t1w is None for row in rows)
     note = (f'<p class="note">{missing} row(s) without a T1w underneath: their T1w is not in the raw dataset '
             "(named by the label map's sidecar Sources).</p>" if missing else "")
+    undrawn = (int(flags["hemisphere_swap"].astype(bool).sum()) if len(flags) else 0) - sum(
+        "hemisphere swap" in choice.why for choice in choices)
+    if undrawn > 0:
+        note += (f'<p class="note">{undrawn} more image(s) flagged as hemisphere swaps are not drawn (the '
+                 f"{study_figure.MAX_SWAP_ROWS} with the largest swap fractions are); symmetry.tsv lists every "
+                 "one.</p>")
     return note + _image(group_figures.png_base64(study_figure.draw(rows)), "reference and every desc side by side")
 
 

@@ -1,7 +1,8 @@
 """The study's figure: for chosen images, the reference and every desc side by side on one slice, T1w underneath.
 
-Chosen per desc: the images with the lowest, median and highest mean Dice, and every image flagged as a
-hemisphere swap. Each row cuts the coronal slice through the centre of that image's worst structure (in the
+Chosen per desc: the images with the lowest, median and highest mean Dice, and the images flagged as a
+hemisphere swap (those with the largest swap fractions, at most ``MAX_SWAP_ROWS`` beyond the three; the
+symmetry table lists every one). Each row cuts the coronal slice through the centre of that image's worst structure (in the
 reference) and shows the T1w (when the raw dataset has it) with every label map in FreeSurfer colours.
 """
 
@@ -25,10 +26,14 @@ from bids_app.metrics import label_maps  # noqa: E402
 from bids_app.metrics.structures import EMPTY_PREDICTION, EMPTY_REFERENCE, OK  # noqa: E402
 from bids_app.reports.figures import label_edges, rgba_table  # noqa: E402
 from bids_app.utils.conform import conform, resample_like  # noqa: E402
+from bids_app.utils.label_counts import label_counts  # noqa: E402
 
 logger = logging.getLogger("subseg")
 
 _SCORED = (OK, EMPTY_PREDICTION, EMPTY_REFERENCE)
+#: Rows per desc drawn for hemisphere swaps beyond the images chosen by Dice: a study of swapped
+#: segmentations would otherwise draw every subject.
+MAX_SWAP_ROWS = 3
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class Choice:
 
 
 def choose_images(dice: pd.DataFrame, symmetry: pd.DataFrame) -> list[Choice]:
-    """Lowest, median and highest mean Dice per desc, then every hemisphere swap (each image once per desc).
+    """Lowest, median and highest mean Dice per desc, then the hemisphere swaps, largest swap fraction first
+    (each image once per desc; at most ``MAX_SWAP_ROWS`` swaps not already chosen by Dice).
 
     ``dice``: rows of the metrics table with ``metric == "dice"`` and an ``image`` column; ``symmetry``: the
     symmetry table with an ``image`` column.
@@ -57,9 +63,16 @@ def choose_images(dice: pd.DataFrame, symmetry: pd.DataFrame) -> list[Choice]:
                  ("highest mean Dice", means.index[-1]))
         for why, image in picks:
             chosen.setdefault((desc, image), why)
-    for _, row in symmetry[symmetry["hemisphere_swap"].astype(bool)].iterrows():
+    swaps = symmetry[symmetry["hemisphere_swap"].astype(bool)].sort_values("swap_fraction", ascending=False,
+                                                                            kind="stable")
+    added: dict[str, int] = {}
+    for _, row in swaps.iterrows():
         key = (row["desc"], row["image"])
-        chosen[key] = f"{chosen[key]}, hemisphere swap" if key in chosen else "hemisphere swap"
+        if key in chosen:
+            chosen[key] = f"{chosen[key]}, hemisphere swap"
+        elif added.get(row["desc"], 0) < MAX_SWAP_ROWS:
+            chosen[key] = "hemisphere swap"
+            added[row["desc"]] = added.get(row["desc"], 0) + 1
     choices = []
     for (desc, image), why in chosen.items():
         rows = dice[(dice["desc"] == desc) & (dice["image"] == image)].sort_values("value", kind="stable")
@@ -101,8 +114,9 @@ def load_row(choice: Choice, same_image, dice: pd.DataFrame, bids_dir: Path) -> 
     ras = conform(reference_image, "RAS")
 
     def on_grid(image, order):
-        aligned = resample_like(nb.Nifti1Image(np.asanyarray(image.dataobj), image.affine), reference_image, order)
-        return np.asanyarray(conform(aligned, "RAS").dataobj)
+        if not label_maps.same_grid(image, reference_image):
+            image = resample_like(nb.Nifti1Image(np.asanyarray(image.dataobj), image.affine), reference_image, order)
+        return np.asanyarray(conform(image, "RAS").dataobj)
 
     maps = {"reference": np.asanyarray(ras.dataobj).astype(np.int32)}
     scores = {}
@@ -133,7 +147,7 @@ def _slice_box(reference: np.ndarray, margin: int = 10) -> tuple[slice, slice]:
 
 def _shown_labels(row: Row) -> np.ndarray:
     """Labels the descs of a row produce: the reference is drawn with these only, so colours compare."""
-    predicted = [np.unique(labels) for name, labels in row.maps.items() if name != "reference"]
+    predicted = [np.flatnonzero(label_counts(labels)) for name, labels in row.maps.items() if name != "reference"]
     return np.setdiff1d(np.unique(np.concatenate(predicted)), [0])
 
 
@@ -149,11 +163,13 @@ def draw(rows: list[Row]):
                                 squeeze=False, facecolor="white")
     for number, row in enumerate(rows):
         shown = _shown_labels(row)
-        maps = {name: np.where(np.isin(labels, shown), labels, 0) for name, labels in row.maps.items()}
-        reference = maps["reference"]
-        where = np.argwhere(reference == row.choice.worst_label)
+        reference = row.maps["reference"]
+        worst = row.choice.worst_label
+        where = np.argwhere(reference == worst) if worst in shown else np.empty((0, 3))
         index = int(round(where[:, 1].mean())) if len(where) else reference.shape[1] // 2
-        box = _slice_box(reference[:, index, :])
+        maps = {name: np.where(np.isin(labels[:, index, :], shown), labels[:, index, :], 0)  # the drawn slice
+                for name, labels in row.maps.items()}
+        box = _slice_box(maps["reference"])
         table = rgba_table(max(int(shown.max()) if len(shown) else 1, 1))
         left = np.array([LABELS[int(i)].hemi == "L" if int(i) in LABELS else True for i in range(len(table))])
         if row.t1w is not None:
@@ -166,7 +182,7 @@ def draw(rows: list[Row]):
             if column >= len(maps):
                 continue
             name, labels = list(maps.items())[column]
-            section = labels[:, index, :][box].T
+            section = labels[box].T
             if row.t1w is not None:
                 ax.imshow(t1w_slice, cmap="gray", vmin=window[0], vmax=window[1], origin="lower",
                           interpolation="nearest")

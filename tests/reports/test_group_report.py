@@ -13,7 +13,7 @@ from configs import group_config
 
 from bids_app.group import run_group
 from bids_app.labels import LABELS, SUBCORTICAL, swap_sides
-from bids_app.reports.study_figure import choose_images, source_t1w
+from bids_app.reports.study_figure import MAX_SWAP_ROWS, choose_images, source_t1w
 from tests.reports.chromium_helpers import open_report
 
 
@@ -101,3 +101,18 @@ def test_t1w_found_through_the_sidecar_sources(group_run):
     assert source_t1w(prediction, out) is None  # named by the sidecar, but not in that folder
     reference = out.parent / "ref" / "sub-01" / "anat" / "sub-01_desc-aseg_dseg.nii.gz"
     assert source_t1w(reference, raw) is None  # no sidecar
+
+
+def test_swap_rows_are_capped_to_the_largest_swap_fractions():
+    """A study whose every image is a swap draws the three Dice picks and the worst swaps, not every image."""
+    images = [f"sub-{n:02d}" for n in range(10)]
+    dice = pd.DataFrame([{"desc": "model", "image": image, "label": 17, "structure": "Left-Hippocampus",
+                          "value": 0.1 + 0.05 * n, "status": "ok"} for n, image in enumerate(images)])
+    fractions = [0.6, 0.9, 0.7, 0.95, 0.8, 0.65, 0.99, 0.75, 0.85, 0.55]
+    symmetry = pd.DataFrame({"desc": "model", "image": images, "hemisphere_swap": True,
+                             "swap_fraction": fractions})
+    choices = choose_images(dice, symmetry)
+    swap_only = {choice.image for choice in choices if choice.why == "hemisphere swap"}
+    assert len(choices) == 3 + MAX_SWAP_ROWS
+    assert swap_only == {"sub-06", "sub-03", "sub-01"}  # largest fractions among the images not picked by Dice
+    assert all("hemisphere swap" in choice.why for choice in choices)  # the Dice picks are swaps too
