@@ -104,6 +104,11 @@ RUN pip install --no-deps --no-build-isolation /src \
          || { echo "pyproject.toml says subseg $installed but VERSION=$VERSION: pass --build-arg VERSION=$installed" >&2; exit 1; }; } \
     && pip check \
     && rm -rf /src
+# The group level's compiled kernels (numba), compiled once here and cached beside the package: a run as
+# root on a CPU like the builder's starts without compiling them (others compile them once per process).
+RUN python -c "import numpy as np; from bids_app.metrics.structures import compare_label_maps; \
+maps = np.zeros((2, 30, 9, 9), np.int32); maps[0, 2:6, 2:6, 2:6] = 17; maps[1, 20:24, 2:6, 2:6] = 17; \
+compare_label_maps(maps[0], maps[1], (1.0, 1.0, 1.0), [17])"
 
 # TemplateFlow home, offline: the skeleton plus nilearn's packaged MNI152NLin2009aSym at 1 mm.
 ENV TEMPLATEFLOW_HOME=/opt/templateflow \
