@@ -61,25 +61,27 @@ def near_distances(sources: np.ndarray, target_border: np.ndarray, targets: np.n
 @compiled
 def _probe(sources, targets, border, shape, flat_offsets, lengths, block):
     held = np.zeros((shape[0] // block[0] + 3, shape[1] // block[1] + 3, shape[2] // block[2] + 3), np.uint8)
-    blocks_of = [np.arange(length) // size + 1 for length, size in zip(shape, block)]  # at +1: room for neighbours
-    for target, (i, j, k) in zip(targets, grid_points.points(targets, shape)):
-        held[blocks_of[0][i], blocks_of[1][j], blocks_of[2][k]] = 1
-    occupied = held.copy()  # a block holding a target, or next to one
-    occupied[1:] |= held[:-1]
-    occupied[:-1] |= held[1:]
-    held[:] = occupied
-    occupied[:, 1:] |= held[:, :-1]
-    occupied[:, :-1] |= held[:, 1:]
-    held[:] = occupied
-    occupied[:, :, 1:] |= held[:, :, :-1]
-    occupied[:, :, :-1] |= held[:, :, 1:]
+    target_points = grid_points.points(targets, shape)
+    for index in range(len(targets)):  # blocks at +1, so that every block has its neighbours
+        held[target_points[index, 0] // block[0] + 1, target_points[index, 1] // block[1] + 1,
+             target_points[index, 2] // block[2] + 1] = 1
+    occupied = np.zeros_like(held)  # a block holding a target, or next to one
+    for i in range(1, held.shape[0] - 1):
+        for j in range(1, held.shape[1] - 1):
+            for k in range(1, held.shape[2] - 1):
+                if held[i, j, k]:
+                    for di in range(-1, 2):
+                        for dj in range(-1, 2):
+                            for dk in range(-1, 2):
+                                occupied[i + di, j + dj, k + dk] = 1
     distances = np.full(len(sources), np.inf)
-    for index, (i, j, k) in enumerate(grid_points.points(sources, shape)):
-        if not occupied[blocks_of[0][i], blocks_of[1][j], blocks_of[2][k]]:
+    source_points = grid_points.points(sources, shape)
+    for index in range(len(sources)):
+        if not occupied[source_points[index, 0] // block[0] + 1, source_points[index, 1] // block[1] + 1,
+                        source_points[index, 2] // block[2] + 1]:
             continue
-        source = sources[index]
         for probe in range(len(flat_offsets)):
-            if border[source + flat_offsets[probe]]:
+            if border[sources[index] + flat_offsets[probe]]:
                 distances[index] = lengths[probe]
                 break
     return distances

@@ -57,7 +57,12 @@ def _cheapest_order(shape: np.ndarray, spans: np.ndarray) -> np.ndarray:
 @compiled
 def _spans(points):
     """Extent of ``points`` along each axis (NumPy's axis-0 min and max are slow on (N, 3) arrays)."""
-    return np.array([points[:, axis].max() - points[:, axis].min() + 1 for axis in range(3)])
+    low, high = points[0].copy(), points[0].copy()
+    for index in range(1, len(points)):
+        for axis in range(3):
+            low[axis] = min(low[axis], points[index, axis])
+            high[axis] = max(high[axis], points[index, axis])
+    return high - low + 1
 
 
 @compiled
@@ -93,8 +98,10 @@ def _squared_distances(sources, targets, shape, weights, order):
             start, stop = key_starts[first_key + line_b], key_starts[first_key + line_b + 1]
             if start == stop:
                 continue
-            _last_pass(rows[:, line_b], sources[grouped[start:stop], c], weights[c], values[:length_c], apexes,
-                       crossings, lifted, positions, reach, found)
+            for k in range(stop - start):
+                positions[k] = sources[grouped[start + k], c]
+            _last_pass(rows[:, line_b], positions[:stop - start], weights[c], values[:length_c], apexes,
+                       crossings, lifted, reach, found)
             for k in range(stop - start):
                 squared[grouped[start + k]] = found[k]
     return squared
@@ -150,7 +157,7 @@ def _buckets(keys, count, items):
 
 
 @compiled
-def _last_pass(column, at, weight, values, apexes, crossings, lifted, positions, reach, found):
+def _last_pass(column, at, weight, values, apexes, crossings, lifted, reach, found):
     """found[k] = min over q of weight * (at[k] - q) ** 2 + column[q], for the sources of one line.
 
     A source's own plane bounds its distance, so only the planes within that bound can hold its nearest
@@ -170,8 +177,7 @@ def _last_pass(column, at, weight, values, apexes, crossings, lifted, positions,
             found[k] = best
         return
     values[:] = column
-    positions[:len(at)] = at
-    _evaluate_envelope(values, weight, apexes, crossings, lifted, positions[:len(at)], found)
+    _evaluate_envelope(values, weight, apexes, crossings, lifted, at, found)
 
 
 @compiled

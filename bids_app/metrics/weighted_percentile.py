@@ -30,8 +30,7 @@ def _select(values, weights, fraction):
         return values.min()
     low, high, below = 0, len(values), 0.0  # every value left of low is below the active range [low, high)
     while high - low > _SMALL:
-        middle = (low + high) // 2
-        pivot = sorted((values[low], values[middle], values[high - 1]))[1]
+        pivot = _median_of_three(values[low], values[(low + high) // 2], values[high - 1])
         less, more = _partition(values, weights, low, high, pivot)  # [low, less) < pivot <= [less, more) < [more, high)
         weight_less = weights[low:less].sum()
         if below + weight_less >= target:
@@ -41,11 +40,30 @@ def _select(values, weights, fraction):
         if below >= target:
             return pivot
         low = more
-    for index in np.argsort(values[low:high], kind="mergesort") + low:
+    _insertion_sort(values, weights, low, high)
+    for index in range(low, high):
         below += weights[index]
         if below >= target:
             return values[index]
     return values.max()  # rounding left the total short of the target
+
+
+@compiled
+def _median_of_three(first, second, third):
+    if first > second:
+        first, second = second, first
+    return max(first, min(second, third))
+
+
+@compiled
+def _insertion_sort(values, weights, low, high):
+    """Sort values[low:high] ascending, weights alike."""
+    for index in range(low + 1, high):
+        value, weight, place = values[index], weights[index], index
+        while place > low and values[place - 1] > value:
+            values[place], weights[place] = values[place - 1], weights[place - 1]
+            place -= 1
+        values[place], weights[place] = value, weight
 
 
 @compiled
