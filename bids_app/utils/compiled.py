@@ -16,7 +16,7 @@ def compiled(function):
 
     The cache lives beside the module, in ``NUMBA_CACHE_DIR`` or in the user's cache folder, whichever numba
     can write; failing those (a read-only image run by a user without a home), in the temporary folder; and
-    where even that is read-only, each process compiles the kernels again (about 15 s in all).
+    where even that is read-only, each process compiles the kernels again (about 12 s in all).
     """
     try:
         return numba.njit(cache=True)(function)
