@@ -113,7 +113,7 @@ def readme_training(request, sample_bids, tmp_path_factory) -> tuple[Path, str]:
 
 @pytest.fixture(scope="session")
 def tiny_nnunet_model(readme_training) -> Path:
-    """A real nnU-Net model folder, as ``subseg train`` writes it: the README recipe's (500 iterations)."""
+    """A real nnU-Net model folder, as ``subseg train`` writes it: the README recipe's (750 iterations)."""
     return readme_training[0] / "sample_bids" / "derivatives" / "subseg" / "models" / "nnunet2"
 
 

@@ -206,7 +206,7 @@ def test_version_matches_the_package():
 @pytest.mark.slow
 def test_nnunet_model_segments_through_the_cli(sample_bids, tiny_nnunet_model, tiny_nnunet_labels, tiny_nnunet_run):
     result, out = tiny_nnunet_run
-    # The toy model (two skull-stripped heads, 500 iterations) may over-segment sub-03's raw head: such
+    # The toy model (two skull-stripped heads, 750 iterations) may over-segment sub-03's raw head: such
     # outputs are kept, flagged in their sidecars and count as failures; sub-01 passes the checks.
     flagged = {path.name for path in out.glob("sub-*/**/anat/*_desc-tiny_dseg.json")
                if json.loads(path.read_text())["QualityFlags"]}

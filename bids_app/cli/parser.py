@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "nnU-Net's own plan (GPU-sized); auto: small-cpu on a CPU, nnunet on a GPU")
     train.add_argument("--trainer", choices=TRAINER_NAMES,
                        help="nnU-Net trainer; default: nnUNetTrainerSubsegCPU on a CPU (AdamW, no augmentation, "
-                       "20 x 25 iterations), nnUNetTrainer (nnU-Net's default) on a GPU")
+                       "30 x 25 iterations), nnUNetTrainer (nnU-Net's default) on a GPU")
     train.add_argument("--epochs", type=_positive_int, help="epochs; default: the trainer's own")
     train.add_argument("--iterations-per-epoch", type=_positive_int, metavar="N",
                        help="training iterations per epoch; default: the trainer's own")

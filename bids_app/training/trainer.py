@@ -22,7 +22,7 @@ class nnUNetTrainerSubsegCPU(nnUNetTrainer):
         # The signature must stay nnUNetTrainer's: it records its own arguments by name for checkpoints.
         super().__init__(plans, configuration, fold, dataset_json, device)
         self.initial_lr = 0.02
-        self.num_epochs = 20
+        self.num_epochs = 30
         self.num_iterations_per_epoch = 25
         self.num_val_iterations_per_epoch = 2
 

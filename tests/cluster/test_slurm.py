@@ -99,7 +99,7 @@ def assert_same_outputs(expected: dict[str, Path], got: dict[str, Path]) -> None
 def assert_finished(result, out: Path) -> None:
     """The run ended as it should: exit 0, or 1 when (and only when) plausibility checks flagged outputs.
 
-    The toy model (two skull-stripped heads, 500 iterations) may over-segment sub-03's raw head: such outputs are
+    The toy model (two skull-stripped heads, 750 iterations) may over-segment sub-03's raw head: such outputs are
     kept, flagged in their sidecars and count as failures; sub-01 must pass.
     """
     flagged = {path.name for path in out.glob("sub-*/**/anat/*_dseg.json")

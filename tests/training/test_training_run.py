@@ -22,7 +22,7 @@ def test_trained_model_folder_layout(tiny_nnunet_model, tiny_nnunet_labels):
     checkpoint = torch.load(tiny_nnunet_model / "fold_all" / "checkpoint_final.pth", map_location="cpu",
                             weights_only=False)
     assert checkpoint["trainer_name"] == "nnUNetTrainerSubsegCPU"
-    assert checkpoint["current_epoch"] == 20
+    assert checkpoint["current_epoch"] == 30
     assert checkpoint["inference_allowed_mirroring_axes"] is None
 
 
