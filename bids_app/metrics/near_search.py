@@ -34,9 +34,10 @@ def shells(spacing: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray,
     bound = np.ceil(radius / scale).astype(int)
     grid = np.stack(np.meshgrid(*[np.arange(-b, b + 1) for b in bound], indexing="ij"), axis=-1).reshape(-1, 3)
     lengths = np.sqrt(np.sum((grid * scale) ** 2, axis=1))
-    order = np.argsort(lengths[lengths <= radius], kind="stable")
-    offsets = grid[lengths <= radius][order]
-    return offsets, lengths[lengths <= radius][order], np.abs(offsets).max(axis=0)
+    within = lengths <= radius
+    order = np.argsort(lengths[within], kind="stable")
+    offsets = grid[within][order]
+    return offsets, lengths[within][order], np.abs(offsets).max(axis=0)
 
 
 def probe_margin(spacing) -> tuple[int, ...]:
@@ -45,27 +46,39 @@ def probe_margin(spacing) -> tuple[int, ...]:
     return tuple(int(r) + 1 for r in reach)
 
 
-def near_distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarray, spacing) -> np.ndarray:
+def blocks_near(targets: np.ndarray, shape, spacing) -> np.ndarray:
+    """Coarse blocks (as large as the probes reach, at +1 per axis) holding a corner of ``targets`` (flat
+    indices on a corner grid of ``shape``) or next to one: the only blocks whose corners may find a hit."""
+    _, _, reach = shells(tuple(float(s) for s in spacing))
+    return _occupied_blocks(targets, np.asarray(shape, dtype=np.int64), _block(reach))
+
+
+def near_distances(sources: np.ndarray, target_border: np.ndarray, near: np.ndarray, spacing) -> np.ndarray:
     """Distance (mm) from each flat corner index of ``sources`` to the nearest corner of ``target_border``
-    within the probed offsets (inf beyond); ``targets`` are that map's flat corner indices.
+    within the probed offsets (inf beyond); ``near``: that map's ``blocks_near``.
 
     Both surfaces must lie ``probe_margin`` corners inside the map, so that every probe stays on it.
     """
     offsets, lengths, reach = shells(tuple(float(s) for s in spacing))
     shape = np.asarray(target_border.shape, dtype=np.int64)
     strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
-    return _probe(sources, targets, target_border.ravel().view(np.uint8), shape, offsets @ strides, lengths,
-                  np.maximum(reach, 1).astype(np.int64))
+    return _probe(sources, target_border.ravel().view(np.uint8), shape, offsets @ strides, lengths, _block(reach),
+                  near)
+
+
+def _block(reach: np.ndarray) -> np.ndarray:
+    """Size (corners per axis) of the coarse blocks: as far as the probes reach, at least one."""
+    return np.maximum(reach, 1).astype(np.int64)
 
 
 @compiled
-def _probe(sources, targets, border, shape, flat_offsets, lengths, block):
+def _occupied_blocks(targets, shape, block):
     held = np.zeros((shape[0] // block[0] + 3, shape[1] // block[1] + 3, shape[2] // block[2] + 3), np.uint8)
     target_points = grid_points.points(targets, shape)
     for index in range(len(targets)):  # blocks at +1, so that every block has its neighbours
         held[target_points[index, 0] // block[0] + 1, target_points[index, 1] // block[1] + 1,
              target_points[index, 2] // block[2] + 1] = 1
-    occupied = np.zeros_like(held)  # a block holding a target, or next to one
+    occupied = np.zeros_like(held)
     for i in range(1, held.shape[0] - 1):
         for j in range(1, held.shape[1] - 1):
             for k in range(1, held.shape[2] - 1):
@@ -74,6 +87,11 @@ def _probe(sources, targets, border, shape, flat_offsets, lengths, block):
                         for dj in range(-1, 2):
                             for dk in range(-1, 2):
                                 occupied[i + di, j + dj, k + dk] = 1
+    return occupied
+
+
+@compiled
+def _probe(sources, border, shape, flat_offsets, lengths, block, occupied):
     distances = np.full(len(sources), np.inf)
     source_points = grid_points.points(sources, shape)
     for index in range(len(sources)):

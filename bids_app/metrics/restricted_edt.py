@@ -23,6 +23,7 @@ import itertools
 
 import numpy as np
 
+from bids_app.metrics import grid_points
 from bids_app.utils.compiled import compiled
 
 #: Offset stored for a line of the first pass that holds no target.
@@ -38,7 +39,7 @@ def squared_distances(sources: np.ndarray, targets: np.ndarray, shape, weights) 
     sources = np.ascontiguousarray(sources, dtype=np.int64)
     targets = np.ascontiguousarray(targets, dtype=np.int64)
     shape = np.asarray(shape, dtype=np.int64)
-    order = _cheapest_order(shape, _spans(sources))
+    order = _cheapest_order(shape, grid_points.box(sources)[1])
     return _squared_distances(sources, targets, shape, np.asarray(weights, dtype=np.float64), order)
 
 
@@ -52,17 +53,6 @@ def _cheapest_order(shape: np.ndarray, spans: np.ndarray) -> np.ndarray:
         a, b, c = order
         return spans[a] * shape[b] * shape[c] + spans[a] * spans[b] * shape[c]
     return np.array(min(itertools.permutations(range(3)), key=filled), dtype=np.int64)
-
-
-@compiled
-def _spans(points):
-    """Extent of ``points`` along each axis (NumPy's axis-0 min and max are slow on (N, 3) arrays)."""
-    low, high = points[0].copy(), points[0].copy()
-    for index in range(1, len(points)):
-        for axis in range(3):
-            low[axis] = min(low[axis], points[index, axis])
-            high[axis] = max(high[axis], points[index, axis])
-    return high - low + 1
 
 
 @compiled
@@ -83,7 +73,7 @@ def _squared_distances(sources, targets, shape, weights, order):
     crossings, lifted = np.empty((2, max(length_b, length_c))), np.empty(max(length_b, length_c))
     positions, found = np.empty(len(sources), np.int64), np.empty(len(sources))
     reach = np.empty(len(sources), np.int64)
-    squared = np.empty(len(sources))
+    squared, rows_b = np.empty(len(sources)), np.arange(low_b, low_b + span_b)
     for plane in range(span_a):
         first_key = plane * span_b
         if key_starts[first_key] == key_starts[first_key + span_b]:
@@ -92,8 +82,7 @@ def _squared_distances(sources, targets, shape, weights, order):
             line = offsets[plane, line_c]
             for line_b in range(length_b):
                 values[line_b] = np.inf if line[line_b] == _NO_TARGET else weights[a] * line[line_b] * line[line_b]
-            count = _envelope(values[:length_b], weights[b], apexes, crossings, lifted)
-            _read_envelope_range(values, weights[b], apexes, crossings, count, low_b, rows[line_c])
+            _evaluate_envelope(values[:length_b], weights[b], apexes, crossings, lifted, rows_b, rows[line_c])
         for line_b in range(span_b):  # last pass: each line of the plane that holds sources
             start, stop = key_starts[first_key + line_b], key_starts[first_key + line_b + 1]
             if start == stop:
@@ -193,21 +182,6 @@ def _evaluate_envelope(values, weight, apexes, crossings, lifted, positions, out
         p = positions[k]
         if k and p < positions[k - 1]:
             segment = 0
-        while segment + 1 < count and crossings[0, segment + 1] < p * crossings[1, segment + 1]:
-            segment += 1
-        q = apexes[segment]
-        out[k] = weight * (p - q) * (p - q) + values[q]
-
-
-@compiled
-def _read_envelope_range(values, weight, apexes, crossings, count, low, out):
-    """out[k] = the envelope's value at low + k, for every k of ``out`` (inf if the envelope is empty)."""
-    if count == 0:
-        out[:] = np.inf
-        return
-    segment = 0
-    for k in range(len(out)):
-        p = low + k
         while segment + 1 < count and crossings[0, segment + 1] < p * crossings[1, segment + 1]:
             segment += 1
         q = apexes[segment]

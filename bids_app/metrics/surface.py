@@ -120,10 +120,11 @@ def _distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarr
     """
     if not len(targets) or not len(sources):
         return np.full(len(sources), np.inf)
-    sampled = near_search.near_distances(sources[::_SAMPLE_STRIDE], target_border, targets, spacing)
+    near = near_search.blocks_near(targets, target_border.shape, spacing)
+    sampled = near_search.near_distances(sources[::_SAMPLE_STRIDE], target_border, near, spacing)
     if far_search.transform_pays(np.count_nonzero(np.isinf(sampled)) * _SAMPLE_STRIDE, target_border.size):
         return far_search.far_distances(sources, targets, target_border.shape, spacing)
-    distances = near_search.near_distances(sources, target_border, targets, spacing)
+    distances = near_search.near_distances(sources, target_border, near, spacing)
     far = np.flatnonzero(np.isinf(distances))
     if len(far):
         distances[far] = far_search.far_distances(sources[far], targets, target_border.shape, spacing)

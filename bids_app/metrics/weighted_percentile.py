@@ -83,4 +83,3 @@ def _partition(values, weights, low, high, pivot):
         else:
             index += 1
     return less, more
-

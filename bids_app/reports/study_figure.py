@@ -2,8 +2,9 @@
 
 Chosen per desc: the images with the lowest, median and highest mean Dice, and the images flagged as a
 hemisphere swap (those with the largest swap fractions, at most ``MAX_SWAP_ROWS`` beyond the three; the
-symmetry table lists every one). Each row cuts the coronal slice through the centre of that image's worst structure (in the
-reference) and shows the T1w (when the raw dataset has it) with every label map in FreeSurfer colours.
+symmetry table lists every one). Each row cuts the coronal slice through the centre of that image's worst
+structure (in the reference) and shows the T1w (when the raw dataset has it) with every label map in
+FreeSurfer colours.
 """
 
 from __future__ import annotations
