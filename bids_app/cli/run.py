@@ -37,6 +37,42 @@ def _setup_logging(level: int) -> None:
 INTERRUPT_GRACE_SECONDS = 20.0
 #: Set once the one-line "interrupted" message has been printed.
 _INTERRUPT_REPORTED = threading.Event()
+#: The signals that stop a run: Ctrl-C and a scheduler's stop.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The signal mask of the thread that is forking, while it forks.
+_FORKING = threading.local()
+_fork_hooks_registered = False
+
+
+def _install_interrupt_handler() -> None:
+    """Make SIGINT and SIGTERM end this run as Ctrl-C does, in this process only.
+
+    A process forked from this one (a library's ``multiprocessing`` pool) gets the default action back, and no
+    stop can arrive between the fork and that reset. Otherwise Python's handler would let such a worker drop a
+    stop sent right after the fork, or raise KeyboardInterrupt inside a queue's lock; either leaves the pool
+    that terminates it waiting forever.
+    """
+    global _fork_hooks_registered
+    for stop in STOP_SIGNALS:
+        signal.signal(stop, _interrupt)
+    if not _fork_hooks_registered:
+        os.register_at_fork(before=_hold_stops, after_in_parent=_release_stops, after_in_child=_default_stops)
+        _fork_hooks_registered = True
+
+
+def _hold_stops() -> None:
+    _FORKING.mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def _release_stops() -> None:
+    signal.pthread_sigmask(signal.SIG_SETMASK, _FORKING.mask)
+
+
+def _default_stops() -> None:
+    for stop in STOP_SIGNALS:
+        if signal.getsignal(stop) is _interrupt:
+            signal.signal(stop, signal.SIG_DFL)
+    _release_stops()
 
 
 def _interrupt(signum, frame):
@@ -79,8 +115,7 @@ def main(argv=None) -> None:
     from .parser import parse_args
 
     config = Config.from_args(parse_args(argv))
-    for stop in (signal.SIGINT, signal.SIGTERM):  # a scheduler's stop ends the run as Ctrl-C does
-        signal.signal(stop, _interrupt)
+    _install_interrupt_handler()
     _setup_logging(config.execution.log_level)
     from ..errors import SubsegError, UsageError
     from ..utils.lock import work_dir_lock

@@ -103,3 +103,24 @@ def test_an_interrupt_a_library_swallows_still_ends_the_run():
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_pools_a_library_forks_terminate_cleanly():
+    """A library's fork pool (nnU-Net's, during ``subseg train``) is terminated with SIGTERM: its workers must
+    die by it, not raise KeyboardInterrupt or drop it, or the pool waits on them forever."""
+    forking = (
+        "import multiprocessing, signal\n"
+        "from bids_app.cli import run\n"
+        "run._install_interrupt_handler()\n"
+        "def handlers(_):\n"
+        "    return [signal.getsignal(stop) for stop in run.STOP_SIGNALS]\n"
+        "for _ in range(40):\n"
+        "    with multiprocessing.get_context('fork').Pool(4) as pool:\n"
+        "        in_workers = pool.map(handlers, range(8))\n"
+        "assert all(found == [signal.SIG_DFL, signal.SIG_DFL] for found in in_workers), in_workers\n"
+        "assert handlers(0) == [run._interrupt, run._interrupt]\n"
+        "print('done', flush=True)\n"
+    )
+    process = subprocess.run([sys.executable, "-c", forking], capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0 and process.stdout.strip() == "done", process.stderr
+    assert "Traceback" not in process.stderr
