@@ -26,6 +26,7 @@ from bids_app.metrics.subject import ImageJob, score_or_reason
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
 from bids_app.utils.atomic import atomic_path
+from bids_app.utils.memory import keep_freed_memory
 from bids_app.utils.progress import Progress
 from bids_app.utils.reference_match import match_references
 
@@ -166,6 +167,7 @@ def run_group(config: Config) -> None:
                              tolerance_mm, swap_threshold))
     logger.info("scoring %d label maps (%d with a reference) on %d process(es)",
                 len(jobs), sum(job.reference is not None for job in jobs), nprocs)
+    keep_freed_memory()  # before the workers fork, so that they inherit it
     results, failures = _score_all(jobs, nprocs)
     try:
         _write_reports(results, output_dir, bids_dir, unmatched, jobs)

@@ -16,6 +16,8 @@ from bids_app.metrics import grid_points, restricted_edt
 
 #: About how many box voxels the restricted distance transform handles in the time of one k-d tree query.
 TRANSFORM_VOXELS_PER_QUERY = 100
+#: ... and in the time the k-d tree takes to take in one target.
+TRANSFORM_VOXELS_PER_TARGET = 6
 
 
 def far_distances(sources: np.ndarray, targets: np.ndarray, shape, spacing) -> np.ndarray:
@@ -27,16 +29,17 @@ def far_distances(sources: np.ndarray, targets: np.ndarray, shape, spacing) -> n
     grid = np.asarray(shape, dtype=np.int64)
     source_points, target_points = grid_points.points(sources, grid), grid_points.points(targets, grid)
     low, extent = grid_points.box(source_points, target_points)
-    if not transform_pays(len(sources), np.prod(extent)):
+    if not transform_pays(len(sources), len(targets), np.prod(extent)):
         return _tree_distances(source_points, target_points, scale)
     source_points -= low
     target_points -= low
     return np.sqrt(restricted_edt.squared_distances(source_points, target_points, extent, scale * scale))
 
 
-def transform_pays(queries: int, box_voxels: int) -> bool:
-    """Whether the distance transform of a box costs less than a k-d tree query per source."""
-    return queries * TRANSFORM_VOXELS_PER_QUERY >= box_voxels
+def transform_pays(queries: int, targets: int, box_voxels: int) -> bool:
+    """Whether the distance transform of a box costs less than a k-d tree of the targets and a query per
+    source."""
+    return queries * TRANSFORM_VOXELS_PER_QUERY + targets * TRANSFORM_VOXELS_PER_TARGET >= box_voxels
 
 
 def _tree_distances(source_points: np.ndarray, target_points: np.ndarray, scale: np.ndarray) -> np.ndarray:

@@ -122,7 +122,8 @@ def _distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarr
         return np.full(len(sources), np.inf)
     near = near_search.blocks_near(targets, target_border.shape, spacing)
     sampled = near_search.near_distances(sources[::_SAMPLE_STRIDE], target_border, near, spacing)
-    if far_search.transform_pays(np.count_nonzero(np.isinf(sampled)) * _SAMPLE_STRIDE, target_border.size):
+    if far_search.transform_pays(np.count_nonzero(np.isinf(sampled)) * _SAMPLE_STRIDE, len(targets),
+                                 target_border.size):
         return far_search.far_distances(sources, targets, target_border.shape, spacing)
     distances = near_search.near_distances(sources, target_border, near, spacing)
     far = np.flatnonzero(np.isinf(distances))

@@ -110,20 +110,20 @@ class Row:
 
 def load_row(choice: Choice, same_image, dice: pd.DataFrame, bids_dir: Path) -> Row:
     """The reference, every desc's label map of the same image (``same_image``: its scored jobs) and its T1w,
-    on one RAS grid."""
-    reference_image, _ = label_maps.load_label_map(same_image[0].reference)
-    ras = conform(reference_image, "RAS")
+    on one RAS grid; each file is read once."""
+    reference_image, reference = label_maps.load_label_map(same_image[0].reference)
 
-    def on_grid(image, order):
+    def on_grid(image, data, order):
+        loaded = nb.Nifti1Image(data, image.affine)
         if not label_maps.same_grid(image, reference_image):
-            image = resample_like(nb.Nifti1Image(np.asanyarray(image.dataobj), image.affine), reference_image, order)
-        return np.asanyarray(conform(image, "RAS").dataobj)
+            loaded = resample_like(loaded, reference_image, order)
+        return np.asanyarray(conform(loaded, "RAS").dataobj)
 
-    maps = {"reference": np.asanyarray(ras.dataobj).astype(np.int32)}
+    maps = {"reference": on_grid(reference_image, reference, 0)}
     scores = {}
     for job in sorted(same_image, key=lambda job: job.entities["desc"]):
-        prediction_image, _ = label_maps.load_label_map(job.prediction)
-        maps[job.entities["desc"]] = on_grid(prediction_image, 0).astype(np.int32)
+        prediction_image, prediction = label_maps.load_label_map(job.prediction)
+        maps[job.entities["desc"]] = on_grid(prediction_image, prediction, 0)
         rows = dice[(dice["desc"] == job.entities["desc"]) & (dice["image"] == choice.image)
                     & (dice["label"] == choice.worst_label)]
         scores[job.entities["desc"]] = float(rows["value"].iloc[0]) if len(rows) else np.nan
@@ -132,8 +132,9 @@ def load_row(choice: Choice, same_image, dice: pd.DataFrame, bids_dir: Path) -> 
     if t1w_path is None:
         logger.warning("%s: its T1w is not in the raw dataset (sidecar Sources); the study figure shows the "
                        "labels alone", chosen_job.prediction.name)
-    t1w = on_grid(nb.load(t1w_path), 1).astype(np.float32) if t1w_path is not None else None
-    return Row(choice, t1w, maps, scores)
+        return Row(choice, None, maps, scores)
+    t1w_image = nb.load(t1w_path)
+    return Row(choice, on_grid(t1w_image, np.asanyarray(t1w_image.dataobj, dtype=np.float32), 1), maps, scores)
 
 
 def _slice_box(reference: np.ndarray, margin: int = 10) -> tuple[slice, slice]:

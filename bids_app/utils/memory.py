@@ -1,4 +1,5 @@
-"""Keep freed memory for reuse: large CPU tensors otherwise cost a fresh, kernel-zeroed mapping each."""
+"""Keep freed memory for reuse: large CPU tensors and label maps otherwise cost a fresh, kernel-zeroed mapping
+each."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
 
 
 def keep_freed_memory() -> None:
-    """Have glibc's malloc keep freed memory for the next tensors, as TensorFlow's allocator does.
+    """Have glibc's malloc keep freed memory for the next large arrays, as TensorFlow's allocator does.
 
     By default every block above 32 MiB (or less) is a fresh ``mmap``, zeroed by the kernel page by page and
     unmapped when freed: for a network run on a whole head on CPU that is hundreds of thousands of page
-    faults, a large share of its time (MeshNet: 42 s down to 25 s per head on 2 cores). Process-wide; no-op
-    without glibc.
+    faults, a large share of its time (MeshNet: 42 s down to 25 s per head on 2 cores); the group level
+    reads, converts and crops several 256^3 maps per subject (about 0.3 s of page faults per subject).
+    Process-wide; no-op without glibc.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")

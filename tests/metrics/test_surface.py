@@ -103,7 +103,8 @@ def two_subjects(shared_data):
 
 def _force_far_search(monkeypatch, search: str) -> None:
     """Make every far corner go to one search: the k-d tree or the restricted distance transform."""
-    monkeypatch.setattr(far_search, "TRANSFORM_VOXELS_PER_QUERY", 0 if search == "k-d tree" else 10**12)
+    for cost in ("TRANSFORM_VOXELS_PER_QUERY", "TRANSFORM_VOXELS_PER_TARGET"):
+        monkeypatch.setattr(far_search, cost, 0 if search == "k-d tree" else 10**12)
 
 
 #: Each far search on an isotropic and an anisotropic grid.
