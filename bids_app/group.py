@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -22,13 +21,14 @@ from bids_app.config import Config
 from bids_app.errors import SubsegError
 from bids_app.labels import LABELS, resolve_labels
 from bids_app.metrics import longitudinal
-from bids_app.metrics.subject import ImageJob, score_or_reason
+from bids_app.metrics.subject import ImageJob, load_kernels, score_or_reason
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
 from bids_app.utils.atomic import atomic_path
 from bids_app.utils.memory import keep_freed_memory
 from bids_app.utils.progress import Progress
 from bids_app.utils.reference_match import match_references
+from bids_app.utils.resources import peak_memory_mib
 
 logger = logging.getLogger("subseg")
 
@@ -102,14 +102,14 @@ def _score_all(jobs: list[ImageJob], nprocs: int) -> tuple[list[dict], list[str]
         if nprocs <= 1 or len(jobs) <= 1:
             outcomes = [progress.done(job.prediction.name, score_or_reason(job)) for job in jobs]
         else:
+            load_kernels()  # once here rather than once per worker
             with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
                 outcomes = [progress.done(job.prediction.name, outcome)
                             for job, outcome in zip(jobs, pool.map(score_or_reason, jobs))]
     finally:
         progress.close()
-    peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     logger.info("scored in %.1f s; peak memory %.0f MiB in the largest process", time.perf_counter() - start,
-                peak_kib / 1024)
+                peak_memory_mib())
     for _, reason in outcomes:
         if reason:
             logger.error(reason)

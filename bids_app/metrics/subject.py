@@ -74,3 +74,20 @@ def _folded(data: np.ndarray, labels, role: str, entities: dict, record: list) -
                               "into_structure": LABELS[parent].name, "voxels": voxels}
                   for label, (parent, voxels) in folded.items())
     return data
+
+
+def load_kernels() -> None:
+    """Compile or load the metrics' compiled kernels and lookup tables in this process, by scoring a small
+    synthetic pair (one structure near its reference, one far), so that workers forked from it start with
+    them instead of each loading them again."""
+    reference = np.zeros((32, 32, 32), np.int32)
+    reference[4:12, 4:12, 4:12], reference[18:26, 4:12, 4:12] = 17, 53
+    prediction = reference.copy()
+    prediction[4:12, 4:12, 4:12], prediction[4:12, 18:26, 4:12] = 0, 17  # Left-Hippocampus moved far
+    prediction[prediction == 53] = 0
+    prediction[19:27, 4:12, 4:12] = 53  # Right-Hippocampus one voxel off
+    labels = label_maps.known_labels(prediction, Path("synthetic"))
+    boxes = (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))
+    compare_label_maps(reference, prediction, (1.0, 1.0, 1.0), labels, boxes=boxes)
+    symmetry(reference, prediction, labels, boxes=boxes)
+    volumes(fold_parcels(prediction, labels)[0], (1.0, 1.0, 1.0), labels)

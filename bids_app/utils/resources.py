@@ -1,8 +1,10 @@
-"""What the machine can give a run: CPUs and memory, for the default number of parallel processes."""
+"""What the machine can give a run (CPUs and memory, for the default number of parallel processes), and what a
+run took (peak memory)."""
 
 from __future__ import annotations
 
 import os
+import resource
 from pathlib import Path
 
 GB = 1024**3
@@ -51,3 +53,17 @@ def default_nprocs(memory_per_process_gb: float) -> int:
     memory = available_memory_gb()
     by_memory = cpu_count() if memory is None else int(memory // memory_per_process_gb)
     return max(1, min(cpu_count(), by_memory))
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory (MiB) of the largest of this process and its finished children.
+
+    This process's own peak is its ``VmHWM``: ``ru_maxrss`` survives ``exec``, so it would report the peak of
+    whatever program started subseg (a Python pipeline holding a dataset) as subseg's.
+    """
+    try:
+        status = Path("/proc/self/status").read_text().splitlines()
+        own_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        own_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return max(own_kib, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024

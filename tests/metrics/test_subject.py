@@ -1,0 +1,44 @@
+"""Scoring one image: the kernels a pool of workers inherits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+#: In a fresh process: load the kernels, then score a pair laid out as NIfTI files load (Fortran order, int32)
+#: with near and far structures, and print every compiled kernel that had to compile something new.
+_NEW_SIGNATURES = """
+import importlib, pkgutil
+import numpy as np
+from numba.core.registry import CPUDispatcher
+import bids_app.metrics
+from bids_app.metrics import subject
+from bids_app.metrics.structures import bounding_boxes, compare_label_maps
+from bids_app.metrics.symmetry import symmetry
+from bids_app.metrics.volumes import volumes
+
+modules = [importlib.import_module(f"bids_app.metrics.{module.name}")
+           for module in pkgutil.iter_modules(bids_app.metrics.__path__)]
+modules.append(importlib.import_module("bids_app.utils.label_counts"))
+kernels = {f"{module.__name__}.{name}": kernel for module in modules for name, kernel in vars(module).items()
+           if isinstance(kernel, CPUDispatcher)}
+subject.load_kernels()
+before = {name: set(kernel.signatures) for name, kernel in kernels.items()}
+reference = np.zeros((64, 60, 56), np.int32)
+reference[10:30, 10:40, 10:30], reference[34:54, 10:40, 10:30], reference[20:40, 44:50, 30:50] = 17, 53, 4
+prediction = np.roll(reference, 1, axis=0)
+prediction[prediction == 4] = 0
+prediction[5:25, 5:11, 36:52] = 4
+reference, prediction = np.asfortranarray(reference), np.asfortranarray(prediction)
+labels = [4, 17, 53]
+boxes = (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))
+compare_label_maps(reference, prediction, (1.0, 1.1, 1.3), labels, boxes=boxes)
+symmetry(reference, prediction, labels, boxes=boxes)
+volumes(prediction, (1.0, 1.1, 1.3), labels)
+print(sorted(name for name, kernel in kernels.items() if set(kernel.signatures) - before[name]))
+"""
+
+
+def test_load_kernels_leaves_nothing_for_the_workers_to_compile():
+    result = subprocess.run([sys.executable, "-c", _NEW_SIGNATURES], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
