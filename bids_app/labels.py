@@ -198,19 +198,21 @@ def resolve_labels(values) -> tuple[int, ...]:
     return tuple(sorted(numbers))
 
 
-def fold_parcels(data: np.ndarray, keep) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
+def fold_parcels(data: np.ndarray, keep, counts: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
     """``data`` with FreeSurfer parcels not in ``keep`` folded into the label they subdivide.
 
     Cortical parcels (aparc+aseg 1000s/2000s, aparc.a2009s+aseg 11100s/12100s, ...) become
     Left/Right-Cerebral-Cortex, white-matter parcels (wmparc) Left/Right-Cerebral-White-Matter, as in aseg.
-    Returns the folded map and ``{parcel: (parent, voxels)}`` of what was folded.
+    Returns the folded map and ``{parcel: (parent, voxels)}`` of what was folded. ``counts``: the map's
+    ``label_counts``, when the caller has them already.
 
     >>> folded, record = fold_parcels(np.array([0, 11101, 12101, 17, 1035]), keep=[17, 1035])
     >>> folded.tolist(), record
     ([0, 3, 42, 17, 1035], {11101: (3, 1), 12101: (42, 1)})
     """
     keep = {int(label) for label in keep}
-    counts = label_counts(data)
+    counts = label_counts(data) if counts is None else counts
     present = np.flatnonzero(counts)
     parents = {int(label): parcel_parent(label) for label in present if int(label) not in keep}
     folds = {label: parent for label, parent in parents.items() if parent is not None}

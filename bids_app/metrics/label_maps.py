@@ -12,7 +12,6 @@ import numpy as np
 
 from bids_app.labels import LABELS
 from bids_app.utils.conform import resample_like
-from bids_app.utils.label_counts import label_counts
 
 logger = logging.getLogger("subseg")
 
@@ -82,9 +81,10 @@ def align_prediction(prediction: nb.Nifti1Image, reference: nb.Nifti1Image, path
     return np.asanyarray(resample_like(image, reference, order=0).dataobj).astype(np.int32)
 
 
-def known_labels(data: np.ndarray, path: Path) -> list[int]:
-    """Non-zero labels present in ``data`` that the label table knows; warns naming the others."""
-    present = np.flatnonzero(label_counts(data))
+def known_labels(counts: np.ndarray, path: Path) -> list[int]:
+    """Non-zero labels present in a map (``counts``: its ``label_counts``) that the label table knows; warns
+    naming the others."""
+    present = np.flatnonzero(counts)
     unknown = [int(label) for label in present if label and int(label) not in LABELS]
     if unknown:
         logger.warning("%s: labels unknown to the FreeSurfer table, not scored: %s", path, unknown)

@@ -12,6 +12,7 @@ from bids_app.metrics import label_maps
 from bids_app.metrics.structures import METRICS, bounding_boxes, compare_label_maps
 from bids_app.metrics.symmetry import SWAP_THRESHOLD, symmetry
 from bids_app.metrics.volumes import volumes
+from bids_app.utils.label_counts import label_counts
 
 
 @dataclass(frozen=True)
@@ -29,20 +30,22 @@ class ImageJob:
 def score_image(job: ImageJob) -> dict[str, list[dict]]:
     """Rows for the group tables: ``metrics``, ``volumes``, ``symmetry`` and ``symmetry_pairs``."""
     prediction_image, prediction = label_maps.load_label_map(job.prediction)
-    present = label_maps.known_labels(prediction, job.prediction)
+    counts = label_counts(prediction)  # one pass, shared by the label list, the folding and the volumes
+    present = label_maps.known_labels(counts, job.prediction)
     labels = sorted(job.labels) if job.labels is not None else present
     if job.reference is not None:
         reference_image, reference = label_maps.load_label_map(job.reference)
         if not labels:  # an empty prediction without a label table: scored as empty on the reference's structures
-            labels = label_maps.known_labels(reference, job.reference)
+            labels = label_maps.known_labels(label_counts(reference), job.reference)
     rows = {"volumes": [], "metrics": [], "symmetry": [], "symmetry_pairs": [], "folded_labels": []}
-    prediction = _folded(prediction, labels, "prediction", job.entities, rows["folded_labels"])
-    for label, volume in volumes(prediction, label_maps.spacing(prediction_image), labels).items():
+    prediction, counts = _folded(prediction, counts, labels, "prediction", job.entities, rows["folded_labels"])
+    for label, volume in volumes(counts, label_maps.spacing(prediction_image), labels).items():
         rows["volumes"].append(job.entities | {"structure": LABELS[label].name, "label": label,
                                                "volume_mm3": volume})
     if job.reference is None:
         return rows
-    reference = _folded(reference, labels, "reference", job.entities, rows["folded_labels"])
+    reference, _ = _folded(reference, label_counts(reference), labels, "reference", job.entities,
+                           rows["folded_labels"])
     prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
     spacing = label_maps.spacing(reference_image)
     boxes = (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))  # one pass each, shared
@@ -66,14 +69,15 @@ def score_or_reason(job: ImageJob) -> tuple[dict[str, list[dict]] | None, str | 
         return None, str(error)
 
 
-def _folded(data: np.ndarray, labels, role: str, entities: dict, record: list) -> np.ndarray:
+def _folded(data: np.ndarray, counts: np.ndarray, labels, role: str, entities: dict,
+            record: list) -> tuple[np.ndarray, np.ndarray]:
     """``data`` with the parcels not among ``labels`` folded (:func:`~bids_app.labels.fold_parcels`), noted in
-    ``record``."""
-    data, folded = fold_parcels(data, labels)
+    ``record``, and its label counts (``counts``: those before folding)."""
+    data, folded = fold_parcels(data, labels, counts)
     record.extend(entities | {"map": role, "label": label, "structure": LABELS[label].name, "into_label": parent,
                               "into_structure": LABELS[parent].name, "voxels": voxels}
                   for label, (parent, voxels) in folded.items())
-    return data
+    return data, label_counts(data) if folded else counts
 
 
 def load_kernels() -> None:
@@ -86,8 +90,9 @@ def load_kernels() -> None:
     prediction[4:12, 4:12, 4:12], prediction[4:12, 18:26, 4:12] = 0, 17  # Left-Hippocampus moved far
     prediction[prediction == 53] = 0
     prediction[19:27, 4:12, 4:12] = 53  # Right-Hippocampus one voxel off
-    labels = label_maps.known_labels(prediction, Path("synthetic"))
+    counts = label_counts(prediction)
+    labels = label_maps.known_labels(counts, Path("synthetic"))
     boxes = (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))
     compare_label_maps(reference, prediction, (1.0, 1.0, 1.0), labels, boxes=boxes)
     symmetry(reference, prediction, labels, boxes=boxes)
-    volumes(fold_parcels(prediction, labels)[0], (1.0, 1.0, 1.0), labels)
+    volumes(counts, (1.0, 1.0, 1.0), labels)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bids_app.metrics.label_maps import LabelMapError, align_prediction, known_labels, load_label_map
+from bids_app.utils.label_counts import label_counts
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,6 @@ def test_unknown_labels_are_named_in_a_warning(shared_data, caplog):
     path = shared_data / "synthseg" / "training_label_maps" / "training_seg_01.nii.gz"
     _, data = load_label_map(path)
     with caplog.at_level(logging.WARNING, logger="subseg"):
-        labels = known_labels(data, path)
+        labels = known_labels(label_counts(data), path)
     assert 17 in labels and 509 not in labels  # SynthSeg's generation labels beyond FreeSurferColorLUT
     assert "training_seg_01.nii.gz: labels unknown to the FreeSurfer table" in caplog.text and "509" in caplog.text

@@ -16,6 +16,7 @@ from bids_app.metrics import subject
 from bids_app.metrics.structures import bounding_boxes, compare_label_maps
 from bids_app.metrics.symmetry import symmetry
 from bids_app.metrics.volumes import volumes
+from bids_app.utils.label_counts import label_counts
 
 modules = [importlib.import_module(f"bids_app.metrics.{module.name}")
            for module in pkgutil.iter_modules(bids_app.metrics.__path__)]
@@ -34,7 +35,7 @@ labels = [4, 17, 53]
 boxes = (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))
 compare_label_maps(reference, prediction, (1.0, 1.1, 1.3), labels, boxes=boxes)
 symmetry(reference, prediction, labels, boxes=boxes)
-volumes(prediction, (1.0, 1.1, 1.3), labels)
+volumes(label_counts(prediction), (1.0, 1.1, 1.3), labels)
 print(sorted(name for name, kernel in kernels.items() if set(kernel.signatures) - before[name]))
 """
 
