@@ -101,16 +101,12 @@ def compare_structure(reference: np.ndarray, prediction: np.ndarray, spacing, to
 
 
 def compare_label_maps(reference: np.ndarray, prediction: np.ndarray, spacing, labels,
-                       tolerance_mm: float = 1.0, boxes=None) -> dict[int, dict]:
-    """Metrics of each of ``labels`` (FreeSurfer numbers): ``{label: {metric: value, "status": ...}}``.
-
-    ``boxes``: the ``bounding_boxes`` of the reference and of the prediction for these labels, when the
-    caller has them already.
-    """
+                       tolerance_mm: float = 1.0) -> dict[int, dict]:
+    """Metrics of each of ``labels`` (FreeSurfer numbers): ``{label: {metric: value, "status": ...}}``."""
     if reference.shape != prediction.shape:
         raise ValueError(f"label maps differ in shape: {reference.shape} and {prediction.shape}")
     labels = sorted(int(label) for label in labels if int(label) > 0)
-    reference_boxes, prediction_boxes = boxes or (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))
+    reference_boxes, prediction_boxes = bounding_boxes(reference, labels), bounding_boxes(prediction, labels)
     if _fortran_ordered(reference):
         reference, prediction, spacing = reference.T, prediction.T, tuple(spacing)[::-1]
         reference_boxes, prediction_boxes = ({label: box[::-1] for label, box in side.items()}

@@ -9,7 +9,7 @@ import numpy as np
 
 from bids_app.labels import LABELS, fold_parcels
 from bids_app.metrics import label_maps
-from bids_app.metrics.structures import METRICS, bounding_boxes, compare_label_maps
+from bids_app.metrics.structures import METRICS, compare_label_maps
 from bids_app.metrics.symmetry import SWAP_THRESHOLD, symmetry
 from bids_app.metrics.volumes import volumes
 from bids_app.utils.label_counts import label_counts
@@ -48,14 +48,12 @@ def score_image(job: ImageJob) -> dict[str, list[dict]]:
                            rows["folded_labels"])
     prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
     spacing = label_maps.spacing(reference_image)
-    boxes = (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))  # one pass each, shared
-    for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm,
-                                            boxes).items():
+    for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm).items():
         for metric in METRICS:
             rows["metrics"].append(job.entities | {
                 "structure": LABELS[label].name, "label": label, "metric": metric,
                 "value": values[metric], "status": values["status"]})
-    pairs, summary = symmetry(reference, prediction, labels, job.swap_threshold, boxes)
+    pairs, summary = symmetry(reference, prediction, labels, job.swap_threshold)
     rows["symmetry"].append(job.entities | summary)
     rows["symmetry_pairs"].extend(job.entities | pair for pair in pairs)
     return rows
@@ -92,7 +90,6 @@ def load_kernels() -> None:
     prediction[19:27, 4:12, 4:12] = 53  # Right-Hippocampus one voxel off
     counts = label_counts(prediction)
     labels = label_maps.known_labels(counts, Path("synthetic"))
-    boxes = (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))
-    compare_label_maps(reference, prediction, (1.0, 1.0, 1.0), labels, boxes=boxes)
-    symmetry(reference, prediction, labels, boxes=boxes)
+    compare_label_maps(reference, prediction, (1.0, 1.0, 1.0), labels)
+    symmetry(reference, prediction, labels)
     volumes(counts, (1.0, 1.0, 1.0), labels)

@@ -13,7 +13,7 @@ import numpy as np
 from numba.core.registry import CPUDispatcher
 import bids_app.metrics
 from bids_app.metrics import subject
-from bids_app.metrics.structures import bounding_boxes, compare_label_maps
+from bids_app.metrics.structures import compare_label_maps
 from bids_app.metrics.symmetry import symmetry
 from bids_app.metrics.volumes import volumes
 from bids_app.utils.label_counts import label_counts
@@ -32,9 +32,8 @@ prediction[prediction == 4] = 0
 prediction[5:25, 5:11, 36:52] = 4
 reference, prediction = np.asfortranarray(reference), np.asfortranarray(prediction)
 labels = [4, 17, 53]
-boxes = (bounding_boxes(reference, labels), bounding_boxes(prediction, labels))
-compare_label_maps(reference, prediction, (1.0, 1.1, 1.3), labels, boxes=boxes)
-symmetry(reference, prediction, labels, boxes=boxes)
+compare_label_maps(reference, prediction, (1.0, 1.1, 1.3), labels)
+symmetry(reference, prediction, labels)
 volumes(label_counts(prediction), (1.0, 1.1, 1.3), labels)
 print(sorted(name for name, kernel in kernels.items() if set(kernel.signatures) - before[name]))
 """
