@@ -28,6 +28,8 @@ from bids_app.utils.compiled import compiled
 
 #: Offset stored for a line of the first pass that holds no target.
 _NO_TARGET = -1
+#: About how many steps of a window scan take the time of one parabola of a lower envelope.
+_ENVELOPE_STEPS = 16
 
 
 def squared_distances(sources: np.ndarray, targets: np.ndarray, shape, weights) -> np.ndarray:
@@ -150,15 +152,15 @@ def _last_pass(column, at, weight, values, apexes, crossings, lifted, reach, fou
     """found[k] = min over q of weight * (at[k] - q) ** 2 + column[q], for the sources of one line.
 
     A source's own plane bounds its distance, so only the planes within that bound can hold its nearest
-    target: when the sources need fewer planes in all than the line holds, those windows are scanned;
-    otherwise the line's envelope is built.
+    target: those windows are scanned, unless they add up to more steps than building the line's envelope
+    takes.
     """
     length, windows = len(column), 0
     for k in range(len(at)):
         own = column[at[k]]
         reach[k] = length if own == np.inf else int(np.sqrt(own / weight)) + 1
         windows += 2 * reach[k] + 1
-    if windows < 2 * length:
+    if windows < _ENVELOPE_STEPS * length:
         for k in range(len(at)):
             p, best = at[k], np.inf
             for q in range(max(p - reach[k], 0), min(p + reach[k] + 1, length)):

@@ -48,3 +48,27 @@ def test_a_single_target_line_reaches_the_whole_box():
     targets = np.array([[5, 5, 5]])
     found = restricted_edt.squared_distances(sources, targets, (10, 10, 10), (1.0, 1.0, 1.0))
     assert found.tolist() == [75.0, 48.0, 41.0]
+
+
+@pytest.mark.parametrize("path", ["window scans", "envelope"])
+def test_last_pass_by_window_scans_and_by_envelope(path):
+    """The last pass scans each source's window, or builds the line's envelope when the windows add up to
+    more: both give the minimum over the whole line."""
+    rng = np.random.default_rng(5)
+    column = rng.integers(0, 9, 60).astype(float) ** 2
+    column[rng.choice(60, 12, replace=False)] = np.inf  # planes without a target
+    if path == "envelope":  # every position, each reaching far: windows beyond the envelope's cost
+        column[::2] *= 400.0
+        at = np.arange(60)
+    else:
+        at = np.sort(rng.choice(np.flatnonzero(np.isfinite(column)), 3, replace=False))
+    weight, scratch = 1.44, 60
+    found = np.empty(len(at))
+    restricted_edt._last_pass(column, at, weight, np.empty(scratch), np.empty(scratch, np.int64),
+                              np.empty((2, scratch)), np.empty(scratch), np.empty(len(at), np.int64), found)
+    offsets = at[:, None] - np.arange(60)[None, :]
+    expected = np.min(weight * offsets * offsets + column[None, :], axis=1)
+    np.testing.assert_array_equal(found, expected)
+    reaches = [int(np.sqrt(column[p] / weight)) + 1 if np.isfinite(column[p]) else 60 for p in at]
+    windows = sum(2 * reach + 1 for reach in reaches)
+    assert (windows >= restricted_edt._ENVELOPE_STEPS * 60) == (path == "envelope")
