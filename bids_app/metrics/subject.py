@@ -35,8 +35,9 @@ def score_image(job: ImageJob) -> dict[str, list[dict]]:
     labels = sorted(job.labels) if job.labels is not None else present
     if job.reference is not None:
         reference_image, reference = label_maps.load_label_map(job.reference)
+        reference_counts = label_counts(reference)
         if not labels:  # an empty prediction without a label table: scored as empty on the reference's structures
-            labels = label_maps.known_labels(label_counts(reference), job.reference)
+            labels = label_maps.known_labels(reference_counts, job.reference)
     rows = {"volumes": [], "metrics": [], "symmetry": [], "symmetry_pairs": [], "folded_labels": []}
     prediction, counts = _folded(prediction, counts, labels, "prediction", job.entities, rows["folded_labels"])
     for label, volume in volumes(counts, label_maps.spacing(prediction_image), labels).items():
@@ -44,8 +45,7 @@ def score_image(job: ImageJob) -> dict[str, list[dict]]:
                                                "volume_mm3": volume})
     if job.reference is None:
         return rows
-    reference, _ = _folded(reference, label_counts(reference), labels, "reference", job.entities,
-                           rows["folded_labels"])
+    reference, _ = _folded(reference, reference_counts, labels, "reference", job.entities, rows["folded_labels"])
     prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
     spacing = label_maps.spacing(reference_image)
     for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm).items():
@@ -70,12 +70,17 @@ def score_or_reason(job: ImageJob) -> tuple[dict[str, list[dict]] | None, str | 
 def _folded(data: np.ndarray, counts: np.ndarray, labels, role: str, entities: dict,
             record: list) -> tuple[np.ndarray, np.ndarray]:
     """``data`` with the parcels not among ``labels`` folded (:func:`~bids_app.labels.fold_parcels`), noted in
-    ``record``, and its label counts (``counts``: those before folding)."""
+    ``record``, and its label counts (``counts``: those before folding, moved with the voxels they count)."""
     data, folded = fold_parcels(data, labels, counts)
     record.extend(entities | {"map": role, "label": label, "structure": LABELS[label].name, "into_label": parent,
                               "into_structure": LABELS[parent].name, "voxels": voxels}
                   for label, (parent, voxels) in folded.items())
-    return data, label_counts(data) if folded else counts
+    if folded:
+        counts = counts.copy()
+        for label, (parent, voxels) in folded.items():  # a parent's number is below its parcels'
+            counts[parent] += voxels
+            counts[label] = 0
+    return data, counts
 
 
 def load_kernels() -> None:

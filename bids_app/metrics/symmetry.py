@@ -75,6 +75,8 @@ def symmetry(reference: np.ndarray, prediction: np.ndarray, labels, threshold: f
     reference voxels of the pairs) and ``hemisphere_swap`` (swap fraction above ``threshold``). Both maps are
     read once, together.
     """
+    if reference.shape != prediction.shape:  # the compiled pass reads both voxel for voxel
+        raise ValueError(f"label maps differ in shape: {reference.shape} and {prediction.shape}")
     labels = sorted(int(label) for label in labels if int(label) in LABELS)
     pairs = homologous_pairs(labels)
     truth, guess = _in_memory_order(reference, prediction)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
+
+from bids_app.metrics.subject import _folded
+from bids_app.utils.label_counts import label_counts
+
 #: In a fresh process: load the kernels, then score a pair laid out as NIfTI files load (Fortran order, int32)
 #: with near and far structures, and print every compiled kernel that had to compile something new.
 _NEW_SIGNATURES = """
@@ -42,3 +47,13 @@ print(sorted(name for name, kernel in kernels.items() if set(kernel.signatures) 
 def test_load_kernels_leaves_nothing_for_the_workers_to_compile():
     result = subprocess.run([sys.executable, "-c", _NEW_SIGNATURES], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_folded_counts_are_those_of_the_folded_map():
+    """The counts handed on after folding (to the volumes) equal a count of the folded map."""
+    data = np.array([0, 3, 1035, 1035, 2035, 17, 11101, 42], np.int32)
+    record = []
+    folded, counts = _folded(data, label_counts(data), [3, 42, 17], "prediction", {}, record)
+    assert folded.tolist() == [0, 3, 3, 3, 42, 17, 3, 42]
+    assert np.array_equal(np.trim_zeros(counts, "b"), label_counts(folded))
+    assert {row["label"] for row in record} == {1035, 2035, 11101}

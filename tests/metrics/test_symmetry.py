@@ -59,3 +59,9 @@ def test_counts_equal_those_of_boolean_masks(layouts):
         assert row["right_as_left"] == right_as_left / np.sum(reference == right)
         swapped, paired = swapped + left_as_right + right_as_left, paired + truth_pair.sum()
     assert summary["swap_fraction"] == swapped / paired
+
+
+def test_maps_of_different_shapes_are_refused():
+    """The one-pass confusion reads both maps voxel for voxel: a shorter one must not be read past its end."""
+    with pytest.raises(ValueError, match="label maps differ in shape"):
+        symmetry(np.zeros((4, 4, 4), np.int32), np.zeros((4, 4, 3), np.int32), [17, 53])
