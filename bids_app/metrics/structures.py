@@ -11,42 +11,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage
-
 from bids_app.metrics import near_search, overlap, surface
+from bids_app.utils.label_counts import LabelExtents, label_extents
 
 #: Metric names, in the order they are reported.
 METRICS = ("dice", "hd95", "hd", "assd", "nsd", "avd_mm3", "rvd")
 
 #: Status of a structure: both present, one side empty, or both empty (metrics not applicable).
 OK, EMPTY_PREDICTION, EMPTY_REFERENCE, BOTH_EMPTY = "ok", "empty_prediction", "empty_reference", "both_empty"
-
-
-def bounding_boxes(label_map: np.ndarray, labels) -> dict[int, tuple[slice, ...]]:
-    """Bounding box of each of ``labels`` present in ``label_map`` (one pass over the volume)."""
-    wanted = [int(label) for label in labels if int(label) > 0]
-    if _fortran_ordered(label_map):
-        return {label: box[::-1] for label, box in bounding_boxes(label_map.T, wanted).items()}
-    if not wanted:
-        return {}
-    foreground = _foreground_box(label_map)
-    if foreground is None:
-        return {}
-    boxes = ndimage.find_objects(label_map[foreground].astype(np.int32, copy=False), max_label=max(wanted))
-    return {label: tuple(slice(f.start + b.start, f.start + b.stop) for f, b in zip(foreground, boxes[label - 1]))
-            for label in wanted if boxes[label - 1] is not None}
-
-
-def _foreground_box(label_map: np.ndarray) -> tuple[slice, ...] | None:
-    """Bounding box of the non-zero voxels (None for an empty map)."""
-    box = []
-    for axis in range(label_map.ndim):
-        others = tuple(a for a in range(label_map.ndim) if a != axis)
-        present = np.flatnonzero(np.any(label_map, axis=others))
-        if not len(present):
-            return None
-        box.append(slice(int(present[0]), int(present[-1]) + 1))
-    return tuple(box)
 
 
 def _fortran_ordered(array: np.ndarray) -> bool:
@@ -101,12 +73,17 @@ def compare_structure(reference: np.ndarray, prediction: np.ndarray, spacing, to
 
 
 def compare_label_maps(reference: np.ndarray, prediction: np.ndarray, spacing, labels,
-                       tolerance_mm: float = 1.0) -> dict[int, dict]:
-    """Metrics of each of ``labels`` (FreeSurfer numbers): ``{label: {metric: value, "status": ...}}``."""
+                       tolerance_mm: float = 1.0,
+                       extents: tuple[LabelExtents, LabelExtents] | None = None) -> dict[int, dict]:
+    """Metrics of each of ``labels`` (FreeSurfer numbers): ``{label: {metric: value, "status": ...}}``.
+
+    ``extents``: the reference's and the prediction's ``label_extents``, when the caller has them already.
+    """
     if reference.shape != prediction.shape:
         raise ValueError(f"label maps differ in shape: {reference.shape} and {prediction.shape}")
     labels = sorted(int(label) for label in labels if int(label) > 0)
-    reference_boxes, prediction_boxes = bounding_boxes(reference, labels), bounding_boxes(prediction, labels)
+    extents = extents or (label_extents(reference), label_extents(prediction))
+    reference_boxes, prediction_boxes = (side.boxes(labels) for side in extents)
     if _fortran_ordered(reference):
         reference, prediction, spacing = reference.T, prediction.T, tuple(spacing)[::-1]
         reference_boxes, prediction_boxes = ({label: box[::-1] for label, box in side.items()}

@@ -12,7 +12,7 @@ from bids_app.metrics import label_maps
 from bids_app.metrics.structures import METRICS, compare_label_maps
 from bids_app.metrics.symmetry import SWAP_THRESHOLD, symmetry
 from bids_app.metrics.volumes import volumes
-from bids_app.utils.label_counts import label_counts
+from bids_app.utils.label_counts import LabelExtents, label_counts, label_extents
 
 
 @dataclass(frozen=True)
@@ -30,30 +30,33 @@ class ImageJob:
 def score_image(job: ImageJob) -> dict[str, list[dict]]:
     """Rows for the group tables: ``metrics``, ``volumes``, ``symmetry`` and ``symmetry_pairs``."""
     prediction_image, prediction = label_maps.load_label_map(job.prediction)
-    counts = label_counts(prediction)  # one pass, shared by the label list, the folding and the volumes
-    present = label_maps.known_labels(counts, job.prediction)
+    extents = label_extents(prediction)  # one pass, shared by the label list, the folding, volumes and crops
+    present = label_maps.known_labels(extents.counts, job.prediction)
     labels = sorted(job.labels) if job.labels is not None else present
     if job.reference is not None:
         reference_image, reference = label_maps.load_label_map(job.reference)
-        reference_counts = label_counts(reference)
+        reference_extents = label_extents(reference)
         if not labels:  # an empty prediction without a label table: scored as empty on the reference's structures
-            labels = label_maps.known_labels(reference_counts, job.reference)
+            labels = label_maps.known_labels(reference_extents.counts, job.reference)
     rows = {"volumes": [], "metrics": [], "symmetry": [], "symmetry_pairs": [], "folded_labels": []}
-    prediction, counts = _folded(prediction, counts, labels, "prediction", job.entities, rows["folded_labels"])
-    for label, volume in volumes(counts, label_maps.spacing(prediction_image), labels).items():
+    prediction, extents = _folded(prediction, extents, labels, "prediction", job.entities, rows["folded_labels"])
+    for label, volume in volumes(extents.counts, label_maps.spacing(prediction_image), labels).items():
         rows["volumes"].append(job.entities | {"structure": LABELS[label].name, "label": label,
                                                "volume_mm3": volume})
     if job.reference is None:
         return rows
-    reference, _ = _folded(reference, reference_counts, labels, "reference", job.entities, rows["folded_labels"])
-    prediction = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
+    reference, reference_extents = _folded(reference, reference_extents, labels, "reference", job.entities,
+                                           rows["folded_labels"])
+    aligned = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
     spacing = label_maps.spacing(reference_image)
-    for label, values in compare_label_maps(reference, prediction, spacing, labels, job.tolerance_mm).items():
+    # a resampled prediction's extents are not those of its file: they are then taken again
+    known = (reference_extents, extents) if label_maps.same_grid(prediction_image, reference_image) else None
+    for label, values in compare_label_maps(reference, aligned, spacing, labels, job.tolerance_mm, known).items():
         for metric in METRICS:
             rows["metrics"].append(job.entities | {
                 "structure": LABELS[label].name, "label": label, "metric": metric,
                 "value": values[metric], "status": values["status"]})
-    pairs, summary = symmetry(reference, prediction, labels, job.swap_threshold)
+    pairs, summary = symmetry(reference, aligned, labels, job.swap_threshold)
     rows["symmetry"].append(job.entities | summary)
     rows["symmetry_pairs"].extend(job.entities | pair for pair in pairs)
     return rows
@@ -67,20 +70,17 @@ def score_or_reason(job: ImageJob) -> tuple[dict[str, list[dict]] | None, str | 
         return None, str(error)
 
 
-def _folded(data: np.ndarray, counts: np.ndarray, labels, role: str, entities: dict,
-            record: list) -> tuple[np.ndarray, np.ndarray]:
+def _folded(data: np.ndarray, extents: LabelExtents, labels, role: str, entities: dict,
+            record: list) -> tuple[np.ndarray, LabelExtents]:
     """``data`` with the parcels not among ``labels`` folded (:func:`~bids_app.labels.fold_parcels`), noted in
-    ``record``, and its label counts (``counts``: those before folding, moved with the voxels they count)."""
-    data, folded = fold_parcels(data, labels, counts)
+    ``record``, and its label extents (``extents``: those before folding, moved with the voxels they hold)."""
+    data, folded = fold_parcels(data, labels, extents.counts)
     record.extend(entities | {"map": role, "label": label, "structure": LABELS[label].name, "into_label": parent,
                               "into_structure": LABELS[parent].name, "voxels": voxels}
                   for label, (parent, voxels) in folded.items())
-    if folded:
-        counts = counts.copy()
-        for label, (parent, voxels) in folded.items():  # a parent's number is below its parcels'
-            counts[parent] += voxels
-            counts[label] = 0
-    return data, counts
+    for label, (parent, _) in folded.items():  # a parent's number is below its parcels'
+        extents = extents.moved(label, parent)
+    return data, extents
 
 
 def load_kernels() -> None:
@@ -95,6 +95,6 @@ def load_kernels() -> None:
     prediction[19:27, 4:12, 4:12] = 53  # Right-Hippocampus one voxel off
     counts = label_counts(prediction)
     labels = label_maps.known_labels(counts, Path("synthetic"))
-    compare_label_maps(reference, prediction, (1.0, 1.0, 1.0), labels)
+    compare_label_maps(reference, prediction, (1.0, 1.0, 1.0), labels)  # label_extents included
     symmetry(reference, prediction, labels)
     volumes(counts, (1.0, 1.0, 1.0), labels)

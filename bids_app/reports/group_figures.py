@@ -41,6 +41,7 @@ def box_plots(metrics: pd.DataFrame, metric: str, title: str) -> str:
     values["value"] = values["value"].astype(float)
     values = values[np.isfinite(values["value"])]
     structures = _structure_rows(values["structure"].unique())
+    row_of = {structure: row for row, structure in enumerate(structures)}
     descs = sorted(values["desc"].unique())
     height = 0.8 / max(1, len(descs))
     figure, axes = plt.subplots(figsize=(8.5, 0.9 + 0.32 * len(structures) * max(1, len(descs)) ** 0.5))
@@ -48,24 +49,30 @@ def box_plots(metrics: pd.DataFrame, metric: str, title: str) -> str:
     for number, desc in enumerate(descs):
         colour = plt.cm.tab10(number % 10)
         offset = (number - (len(descs) - 1) / 2) * height
-        for row, structure in enumerate(structures):
-            data = values.loc[(values["desc"] == desc) & (values["structure"] == structure), "value"].to_numpy()
-            if not len(data):
-                continue
-            position = row + offset
-            boxes = axes.boxplot([data], positions=[position], widths=height * 0.85, orientation="horizontal",
-                                 patch_artist=True, showfliers=len(data) > POINTS_UP_TO, manage_ticks=False)
-            boxes["boxes"][0].set(facecolor=(*colour[:3], 0.35), edgecolor=colour)
-            boxes["medians"][0].set(color="black")
-            if len(data) <= POINTS_UP_TO:
-                axes.scatter(data, position + rng.uniform(-0.3, 0.3, len(data)) * height, s=16, color=colour,
-                             edgecolors="black", linewidths=0.3, zorder=3)
-            axes.annotate(f"n={len(data)}", (1.0, position), xycoords=("axes fraction", "data"),
+        groups = {structure: group.to_numpy() for structure, group in
+                  values.loc[values["desc"] == desc].groupby("structure")["value"]}
+        drawn = [structure for structure in structures if structure in groups]
+        data = [groups[structure] for structure in drawn]
+        positions = [row_of[structure] + offset for structure in drawn]
+        boxes = axes.boxplot(data, positions=positions, widths=height * 0.85, orientation="horizontal",
+                             patch_artist=True, manage_ticks=False)  # one call per desc: artists cost time
+        for box, median, fliers, series in zip(boxes["boxes"], boxes["medians"], boxes["fliers"], data):
+            box.set(facecolor=(*colour[:3], 0.35), edgecolor=colour)
+            median.set(color="black")
+            fliers.set_visible(len(series) > POINTS_UP_TO)
+        few = [(series, position) for series, position in zip(data, positions) if len(series) <= POINTS_UP_TO]
+        if few:
+            axes.scatter(np.concatenate([series for series, _ in few]),
+                         np.concatenate([position + rng.uniform(-0.3, 0.3, len(series)) * height
+                                         for series, position in few]),
+                         s=16, color=colour, edgecolors="black", linewidths=0.3, zorder=3)
+        for series, position in zip(data, positions):
+            axes.annotate(f"n={len(series)}", (1.0, position), xycoords=("axes fraction", "data"),
                           xytext=(3, 0), textcoords="offset points", va="center", fontsize=7, color=colour)
         axes.plot([], [], color=colour, linewidth=6, label=desc)
-    for row in range(1, len(structures)):
-        if structure_name(structures[row]) != structure_name(structures[row - 1]):
-            axes.axhline(row - 0.5, color="#ccc", linewidth=0.6)
+    between_pairs = [row - 0.5 for row in range(1, len(structures))
+                     if structure_name(structures[row]) != structure_name(structures[row - 1])]
+    axes.hlines(between_pairs, 0, 1, transform=axes.get_yaxis_transform(), color="#ccc", linewidth=0.6)
     axes.set_yticks(np.arange(len(structures)), structures, fontsize=9)
     axes.set_ylim(len(structures) - 0.5, -0.5)
     axes.set_xlabel(title, fontsize=10)

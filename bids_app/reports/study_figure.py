@@ -167,8 +167,9 @@ def draw(rows: list[Row]):
         shown = _shown_labels(row)
         reference = row.maps["reference"]
         worst = row.choice.worst_label
-        where = np.argwhere(reference == worst) if worst in shown else np.empty((0, 3))
-        index = int(round(where[:, 1].mean())) if len(where) else reference.shape[1] // 2
+        per_slice = np.count_nonzero(reference == worst, axis=(0, 2)) if worst in shown else np.zeros(1)
+        index = (int(round(np.average(np.arange(len(per_slice)), weights=per_slice))) if per_slice.any()
+                 else reference.shape[1] // 2)  # the coronal slice through the worst structure's centre
         maps = {name: np.where(np.isin(labels[:, index, :], shown), labels[:, index, :], 0)  # the drawn slice
                 for name, labels in row.maps.items()}
         box = _slice_box(maps["reference"])

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from bids_app.metrics.subject import _folded
-from bids_app.utils.label_counts import label_counts
+from bids_app.utils.label_counts import label_extents
 
 #: In a fresh process: load the kernels, then score a pair laid out as NIfTI files load (Fortran order, int32)
 #: with near and far structures, and print every compiled kernel that had to compile something new.
@@ -49,11 +49,17 @@ def test_load_kernels_leaves_nothing_for_the_workers_to_compile():
     assert result.stdout.strip() == "[]", result.stdout
 
 
-def test_folded_counts_are_those_of_the_folded_map():
-    """The counts handed on after folding (to the volumes) equal a count of the folded map."""
-    data = np.array([0, 3, 1035, 1035, 2035, 17, 11101, 42], np.int32)
+def test_folded_extents_are_those_of_the_folded_map():
+    """The counts and boxes handed on after folding (to the volumes and the crops) are those of the folded
+    map."""
+    data = np.zeros((4, 3, 5), np.int32)
+    data[0, 0, :4] = [3, 1035, 1035, 2035]
+    data[2, 1, 1:] = [17, 11101, 42, 1035]
+    data[3, 2, 4] = 2035
     record = []
-    folded, counts = _folded(data, label_counts(data), [3, 42, 17], "prediction", {}, record)
-    assert folded.tolist() == [0, 3, 3, 3, 42, 17, 3, 42]
-    assert np.array_equal(np.trim_zeros(counts, "b"), label_counts(folded))
+    folded, extents = _folded(data, label_extents(data), [3, 42, 17], "prediction", {}, record)
+    assert folded[0, 0, :4].tolist() == [3, 3, 3, 42] and folded[2, 1, 1:].tolist() == [17, 3, 42, 3]
+    expected = label_extents(folded)
+    assert np.array_equal(np.trim_zeros(extents.counts, "b"), expected.counts)
+    assert extents.boxes(range(20000)) == expected.boxes(range(20000))
     assert {row["label"] for row in record} == {1035, 2035, 11101}

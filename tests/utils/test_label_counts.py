@@ -1,0 +1,57 @@
+"""Label counts and extents against NumPy's own count and each label's voxels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bids_app.utils.label_counts import label_counts, label_extents
+
+
+def _random_map(seed: int, shape=(23, 17, 29), dtype=np.int32) -> np.ndarray:
+    """Blocky labels (runs along every axis), a few single voxels, labels up to 60, some absent."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.choice([0, 0, 2, 3, 17, 53, 60], size=tuple(n // 4 + 1 for n in shape))
+    data = np.kron(coarse, np.ones((4, 4, 4), int))[:shape[0], :shape[1], :shape[2]]
+    data[tuple(rng.integers(0, n, 20) for n in shape)] = rng.integers(0, 61, 20)
+    return data.astype(dtype)
+
+
+def _expected_boxes(data: np.ndarray) -> dict[int, tuple[slice, ...]]:
+    boxes = {}
+    for label in np.unique(data):
+        if label:
+            where = np.nonzero(data == label)
+            boxes[int(label)] = tuple(slice(int(axis.min()), int(axis.max()) + 1) for axis in where)
+    return boxes
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("dtype", [np.int16, np.int32])
+def test_extents_are_the_counts_and_boxes_of_every_label(layout, dtype):
+    for seed in range(5):
+        data = _random_map(seed, dtype=dtype)
+        if layout == "F":
+            data = np.asfortranarray(data)
+        elif layout == "strided":
+            data = _random_map(seed, shape=(46, 17, 58), dtype=dtype)[::2, :, ::2]
+        extents = label_extents(data)
+        assert np.array_equal(extents.counts, np.bincount(data.ravel()))
+        assert extents.boxes(range(100)) == _expected_boxes(data)
+        assert np.array_equal(label_counts(data), extents.counts)
+
+
+def test_moved_extents_are_those_of_the_relabelled_map():
+    data = _random_map(7)
+    for label, into in ((3, 2), (60, 17), (53, 59)):  # into a present label, and into an absent one
+        moved = label_extents(data).moved(label, into)
+        relabelled = np.where(data == label, into, data)
+        assert np.array_equal(np.trim_zeros(moved.counts, "b"), np.bincount(relabelled.ravel()))
+        assert moved.boxes(range(100)) == _expected_boxes(relabelled)
+
+
+def test_negative_labels_and_other_dimensions_are_refused():
+    with pytest.raises(ValueError, match="negative"):
+        label_extents(np.full((2, 2, 2), -1, np.int32))
+    with pytest.raises(ValueError, match="3D"):
+        label_extents(np.zeros((2, 2), np.int32))
