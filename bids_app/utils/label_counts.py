@@ -16,13 +16,18 @@ def label_counts(label_map: np.ndarray) -> np.ndarray:
     >>> label_counts(np.array([[0, 17], [17, 2]], dtype=np.int16)).tolist()[15:]
     [0, 0, 2]
     """
-    return _counts(np.ravel(label_map, order="K"))
+    values = np.ravel(label_map, order="K")
+    if values.size and values.min() < 0:
+        raise ValueError("label map holds negative labels")
+    counts = np.zeros(int(values.max()) + 1 if values.size else 0, np.int64)
+    _counts(values, counts)  # zeros from NumPy are untouched pages until written
+    return counts
 
 
 @dataclass(frozen=True)
 class LabelExtents:
     """Voxel count of every label value of a 3D map, and the first and last-plus-one index it reaches along
-    each axis (``lows``, ``highs``: one row per value; unset rows for absent values)."""
+    each axis (``lows``, ``highs``: one row per value, zero for absent values)."""
 
     counts: np.ndarray
     lows: np.ndarray
@@ -38,14 +43,13 @@ class LabelExtents:
         """These extents once every voxel of ``label`` is relabelled ``into``."""
         counts, lows, highs = self.counts.copy(), self.lows.copy(), self.highs.copy()
         if counts[label]:
+            if counts[into]:
+                lows[into], highs[into] = np.minimum(lows[into], lows[label]), np.maximum(highs[into], highs[label])
+            else:
+                lows[into], highs[into] = lows[label], highs[label]
             counts[into] += counts[label]
-            lows[into], highs[into] = np.minimum(lows[into], lows[label]), np.maximum(highs[into], highs[label])
-            counts[label], lows[label], highs[label] = 0, _UNSET_LOW, 0
+            counts[label], lows[label], highs[label] = 0, 0, 0
         return LabelExtents(counts, lows, highs)
-
-
-#: Low index of a label value that no voxel holds (above any real index).
-_UNSET_LOW = np.iinfo(np.int64).max
 
 
 def label_extents(label_map: np.ndarray) -> LabelExtents:
@@ -62,31 +66,25 @@ def label_extents(label_map: np.ndarray) -> LabelExtents:
     values = np.ascontiguousarray(label_map.T if fortran else label_map)
     if values.size and values.min() < 0:
         raise ValueError("label map holds negative labels")
-    counts, lows, highs = _extents(values, int(values.max()) if values.size else 0)
+    rows = int(values.max()) + 1 if values.size else 1
+    counts, lows, highs = np.zeros(rows, np.int64), np.zeros((rows, 3), np.int64), np.zeros((rows, 3), np.int64)
+    _extents(values, counts, lows, highs)  # zeros from NumPy are untouched pages until written
     if fortran:
         lows, highs = lows[:, ::-1].copy(), highs[:, ::-1].copy()
     return LabelExtents(counts, lows, highs)
 
 
 @compiled
-def _counts(values):
-    if not len(values):
-        return np.zeros(0, np.int64)
-    low, high = values.min(), values.max()
-    if low < 0:
-        raise ValueError("label map holds negative labels")
-    counts = np.zeros(high + 1, np.int64)
+def _counts(values, counts):
     for value in values:
         counts[value] += 1
-    return counts
 
 
 @compiled
-def _extents(values, top):
-    """Counts and index ranges of every value of a C-ordered 3D map, by runs of equal values along its rows
-    (one update per run, not per voxel)."""
-    counts = np.zeros(top + 1, np.int64)
-    lows, highs = np.full((top + 1, 3), _UNSET_LOW, np.int64), np.zeros((top + 1, 3), np.int64)
+def _extents(values, counts, lows, highs):
+    """Adds to zeroed tables the counts and index ranges of every value of a C-ordered 3D map, by runs of
+    equal values along its rows (one update per run, not per voxel). Only the rows of the values present are
+    written: a stray huge label costs address space, not memory."""
     length = values.shape[2]
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
@@ -96,8 +94,9 @@ def _extents(values, top):
                 k += 1
                 while k < length and row[k] == value:
                     k += 1
+                if not counts[value]:  # first run of this value: it sets the box
+                    lows[value, 0], lows[value, 1], lows[value, 2] = i, j, start
                 counts[value] += k - start
-                lows[value, 0], highs[value, 0] = min(lows[value, 0], i), max(highs[value, 0], i + 1)
-                lows[value, 1], highs[value, 1] = min(lows[value, 1], j), max(highs[value, 1], j + 1)
-                lows[value, 2], highs[value, 2] = min(lows[value, 2], start), max(highs[value, 2], k)
-    return counts, lows, highs
+                lows[value, 1], lows[value, 2] = min(lows[value, 1], j), min(lows[value, 2], start)
+                highs[value, 0], highs[value, 1] = i + 1, max(highs[value, 1], j + 1)
+                highs[value, 2] = max(highs[value, 2], k)
