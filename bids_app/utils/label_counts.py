@@ -69,9 +69,7 @@ def label_extents(label_map: np.ndarray) -> LabelExtents:
     rows = int(values.max()) + 1 if values.size else 1
     counts, lows, highs = np.zeros(rows, np.int64), np.zeros((rows, 3), np.int64), np.zeros((rows, 3), np.int64)
     _extents(values, counts, lows, highs)  # zeros from NumPy are untouched pages until written
-    if fortran:
-        lows, highs = lows[:, ::-1].copy(), highs[:, ::-1].copy()
-    return LabelExtents(counts, lows, highs)
+    return LabelExtents(counts, lows[:, ::-1], highs[:, ::-1]) if fortran else LabelExtents(counts, lows, highs)
 
 
 @compiled

@@ -57,10 +57,11 @@ def test_negative_labels_and_other_dimensions_are_refused():
         label_extents(np.zeros((2, 2), np.int32))
 
 
-def test_a_stray_huge_label_costs_no_memory_for_the_labels_absent():
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_a_stray_huge_label_costs_no_memory_for_the_labels_absent(layout):
     """One voxel of label 2**26 (a corrupt map): the tables span 2**26 rows, but only the present ones are
     written, so resident memory grows by far less than the tables' 3.5 GB."""
-    data = np.zeros((8, 8, 8), np.int32)
+    data = np.zeros((8, 8, 8), np.int32, order=layout)
     data[2, 3, 4] = 2**26
 
     def resident_mib() -> float:
