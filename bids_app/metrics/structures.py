@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from bids_app.metrics import near_search, overlap, surface
 from bids_app.utils.label_counts import LabelExtents, label_extents
 
