@@ -1,6 +1,7 @@
 """Time ``subseg group`` per subject through the command line, against DeepMind's surface-distance.
 
-Usage: ``python benchmarks/group.py DATA_DIR [--cases ...] [--subjects 10] [--nprocs 1 2] [--deepmind-subjects N]``
+Usage: ``python benchmarks/group.py DATA_DIR [--cases ...] [--subjects 10] [--nprocs 1 2] [--repeat 3]
+[--deepmind-subjects N]``
 
 For each case, builds a raw folder, a derivatives folder of predictions and one of references from
 SynthSeg's real 256^3 training label maps (one subject each, from ``training_seg_02``), the predictions
@@ -12,17 +13,19 @@ being, per case:
 - ``unregistered``: the next subject's map (the worst case).
 
 Then runs, each in a fresh process with BLAS/OpenMP pools of one thread, ``subseg raw out group
---reference-dir ref`` on one subject and on all, with every ``--nprocs`` given, and prints:
+--reference-dir ref`` on one subject, on all, and on all with every ``--nprocs`` given, those runs taking
+turns ``--repeat`` times, and prints:
 
-- the marginal wall and CPU seconds per subject ((all - one) / (subjects - 1), single process), against
-  DeepMind's seconds per subject (``surface-distance`` on the same labels, masks included; on every subject
-  unless ``--deepmind-subjects`` names fewer, the first ones, at about 15 s each); on a machine others load,
-  the CPU seconds are the steadier measure;
-- the speed-up of each ``--nprocs`` over one process, for the whole command and for its scoring stage (the
-  part that ``--nprocs`` spreads over processes; imports and the report are serial), and the peak memory
-  (RSS) of the largest process.
+- the marginal wall and CPU seconds per subject ((all - one) / (subjects - 1), single process, medians of
+  the repeats), against DeepMind's seconds per subject (``surface-distance`` on the same labels, masks
+  included; on every subject unless ``--deepmind-subjects`` names fewer, the first ones, at about 15 s
+  each); on a machine others load, the CPU seconds are the steadier measure;
+- the speed-up of each ``--nprocs`` over the single-process run just before it, for the whole command and
+  for its scoring stage (the part that ``--nprocs`` spreads over processes; imports and the report are
+  serial): every repeat's and their median, and the peak memory (RSS) of the largest process.
 
-The load average is printed too: on a shared machine, the ratios are only as good as the load allows.
+The load average is printed, and each run's share of CPU time the hypervisor took away (steal, from
+``/proc/stat``): on a shared machine, the ratios are only as good as the load allows.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import nibabel as nb
 import numpy as np
@@ -96,22 +100,51 @@ def build_dataset(data_dir: Path, root: Path, subjects: int, case: str) -> list[
     return pairs
 
 
-def run_group(root: Path, participants: list[str], nprocs: int) -> tuple[float, float, float, float]:
-    """Wall and CPU seconds of one ``subseg group`` process (its workers included), the wall seconds of its
-    scoring stage (the part ``--nprocs`` spreads) and the peak RSS (MiB) of its largest process (both from
-    its log)."""
+class Run(NamedTuple):
+    """One ``subseg group`` process: wall and CPU seconds (its workers included), wall seconds of its scoring
+    stage and peak RSS (MiB) of its largest process (both from its log), and the share of the machine's CPU
+    time stolen by the hypervisor meanwhile (None where ``/proc/stat`` has no such figure)."""
+
+    seconds: float
+    cpu: float
+    scoring: float
+    peak: float
+    steal: float | None
+
+
+def cpu_ticks() -> tuple[int, int] | None:
+    """Stolen and total CPU ticks of the machine since boot (``/proc/stat``), None where unknown."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    if len(fields) < 8:
+        return None
+    return fields[7], sum(fields[:8])  # user nice system idle iowait irq softirq steal
+
+
+def run_group(root: Path, participants: list[str], nprocs: int) -> Run:
+    """Times one ``subseg group`` process on ``participants``."""
     env = os.environ | {pool: "1" for pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     command = [sys.executable, "-m", "bids_app", str(root / "raw"), str(root / "out"), "group",
                "--reference-dir", str(root / "ref"), "--reference-desc", "manual", "--desc", "model",
                "--nprocs", str(nprocs), "--participant-label", *participants]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, ticks = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_ticks()
     start = time.perf_counter()
     log = subprocess.run(command, check=True, env=env, capture_output=True, text=True).stderr
     seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after, ticks_after = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_ticks()
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     scored = re.search(r"scored in ([\d.]+) s; peak memory (\d+) MiB", log)
-    return seconds, cpu, float(scored.group(1)), float(scored.group(2))
+    steal = None
+    if ticks and ticks_after and ticks_after[1] > ticks[1]:
+        steal = (ticks_after[0] - ticks[0]) / (ticks_after[1] - ticks[1])
+    return Run(seconds, cpu, float(scored.group(1)), float(scored.group(2)), steal)
+
+
+def _steal(runs: list[Run]) -> str:
+    shares = [run.steal for run in runs if run.steal is not None]
+    return f"steal {100 * max(shares):.1f} % at most" if shares else "steal unknown"
 
 
 def deepmind_seconds(reference: np.ndarray, prediction: np.ndarray) -> tuple[float, float]:
@@ -136,6 +169,7 @@ def main(argv=None) -> None:
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=CASES)
     parser.add_argument("--subjects", type=int, default=10)
     parser.add_argument("--nprocs", type=int, nargs="*", default=[2])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each subseg command, taking turns")
     parser.add_argument("--deepmind-subjects", type=int, default=None,
                         help="time DeepMind on the first N subjects only (default: all, as subseg)")
     args = parser.parse_args(argv)
@@ -147,26 +181,37 @@ def main(argv=None) -> None:
 
 
 def _run_case(args, case: str, root: Path) -> None:
-    """Times one case: one subject, all subjects, DeepMind on the first ones, and each ``--nprocs``."""
+    """Times one case: one subject, all subjects and all with each ``--nprocs`` (taking turns, ``--repeat``
+    times), then DeepMind on the first subjects."""
     pairs = build_dataset(args.data_dir, root, args.subjects, case)
     everyone = [f"{index + 1:02d}" for index in range(args.subjects)]
-    one, one_cpu, _, _ = run_group(root, everyone[:1], 1)
-    serial, serial_cpu, serial_scoring, serial_peak = run_group(root, everyone, 1)
+    ones, serials, parallels = [], [], {nprocs: [] for nprocs in args.nprocs}
+    for _ in range(args.repeat):
+        ones.append(run_group(root, everyone[:1], 1))
+        serials.append(run_group(root, everyone, 1))
+        for nprocs in args.nprocs:
+            parallels[nprocs].append(run_group(root, everyone, nprocs))
+    one, one_cpu = np.median([run.seconds for run in ones]), np.median([run.cpu for run in ones])
+    serial, serial_cpu = np.median([run.seconds for run in serials]), np.median([run.cpu for run in serials])
     marginal, marginal_cpu = (serial - one) / (args.subjects - 1), (serial_cpu - one_cpu) / (args.subjects - 1)
-    print(f"[{case}] subseg group, 1 process: {one:.2f} s for 1 subject, {serial:.2f} s for {args.subjects} "
-          f"(scoring {serial_scoring:.1f} s, peak {serial_peak:.0f} MiB): {marginal:.2f} s wall, "
-          f"{marginal_cpu:.2f} s CPU per extra subject")
+    print(f"[{case}] subseg group, 1 process, median of {args.repeat}: {one:.2f} s for 1 subject, {serial:.2f} s "
+          f"for {args.subjects} (scoring {np.median([run.scoring for run in serials]):.1f} s, peak "
+          f"{max(run.peak for run in serials):.0f} MiB): {marginal:.2f} s wall, {marginal_cpu:.2f} s CPU per "
+          f"extra subject; {_steal(ones + serials)}")
     timed = pairs if args.deepmind_subjects is None else pairs[:args.deepmind_subjects]
     if timed:
         wall, cpu = np.mean([deepmind_seconds(*pair) for pair in timed], axis=0)
         print(f"[{case}] DeepMind surface-distance on {len(timed)} subjects: {wall:.2f} s wall, {cpu:.2f} s CPU "
               f"per subject; subseg "
               f"{wall / marginal:.1f}x faster (wall), {cpu / marginal_cpu:.1f}x (CPU)")
-    for nprocs in args.nprocs:
-        seconds, _, scoring, peak = run_group(root, everyone, nprocs)
-        print(f"[{case}] subseg group, --nprocs {nprocs}: {seconds:.2f} s for {args.subjects} subjects, "
-              f"{serial / seconds:.2f}x over 1 process (scoring {scoring:.1f} s, {serial_scoring / scoring:.2f}x); "
-              f"peak {peak:.0f} MiB in the largest process")
+    for nprocs, runs in parallels.items():
+        whole = [serial_run.seconds / run.seconds for serial_run, run in zip(serials, runs)]
+        scoring = [serial_run.scoring / run.scoring for serial_run, run in zip(serials, runs)]
+        print(f"[{case}] subseg group, --nprocs {nprocs}, {args.subjects} subjects: scoring "
+              f"{np.median(scoring):.2f}x over 1 process (median; each run {', '.join(f'{r:.2f}' for r in scoring)}"
+              f"), whole command {np.median(whole):.2f}x (each {', '.join(f'{r:.2f}' for r in whole)}); peak "
+              f"{max(run.peak for run in runs):.0f} MiB in the largest process; {_steal(runs)}")
+
 
 if __name__ == "__main__":
     main()
