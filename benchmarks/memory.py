@@ -55,14 +55,16 @@ def main() -> None:
         command = [sys.executable, "-m", "bids_app", str(bids), str(Path(tmp) / "out"), "participant",
                    "--participant-label", *args.participant_label, "--engine", args.engine,
                    "--nprocs", args.nprocs, "--omp-nthreads", args.omp_nthreads, "-w", str(Path(tmp) / "work")]
-        start, peak = time.perf_counter(), 0
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        while process.poll() is None:
-            peak = max(peak, tree_rss_bytes(process.pid))
-            time.sleep(0.1)
-        seconds = time.perf_counter() - start
-        if process.returncode != 0:
-            sys.exit(f"subseg failed:\n{process.stderr.read()[-3000:]}")
+        with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe would stall subseg
+            start, peak = time.perf_counter(), 0
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, text=True)
+            while process.poll() is None:
+                peak = max(peak, tree_rss_bytes(process.pid))
+                time.sleep(0.1)
+            seconds = time.perf_counter() - start
+            if process.returncode != 0:
+                log.seek(0)
+                sys.exit(f"subseg failed:\n{log.read()[-3000:]}")
     images = len(args.participant_label)
     print(f"{args.engine}, {images} subject(s), --nprocs {args.nprocs} --omp-nthreads {args.omp_nthreads}: "
           f"peak memory {peak / 1024**3:.2f} GB (all processes), {seconds:.0f} s")
