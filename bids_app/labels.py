@@ -42,6 +42,9 @@ _PREFIXES = (("Left-", "Right-", "L", "R"), ("ctx-lh-", "ctx-rh-", "L", "R"), ("
 _PARCEL_PARENTS = (("ctx-lh-", 3), ("ctx_lh_", 3), ("ctx-rh-", 42), ("ctx_rh_", 42),
                    ("wm-lh-", 2), ("wm_lh_", 2), ("wm-rh-", 41), ("wm_rh_", 41),
                    ("Left-UnsegmentedWhiteMatter", 2), ("Right-UnsegmentedWhiteMatter", 41))
+#: Largest label value up to which parcels are folded with one lookup over every value (256 KB); a map with
+#: labels above it (a stray corrupt value) is folded only below its largest parcel.
+DENSE_FOLD_LOOKUP = 2**16
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,14 @@ def fold_parcels(data: np.ndarray, keep, counts: np.ndarray | None = None
     folds = {label: parent for label, parent in parents.items() if parent is not None}
     if not folds:
         return data, {}
-    lookup = np.arange(len(counts), dtype=data.dtype)
+    record = {label: (parent, int(counts[label])) for label, parent in sorted(folds.items())}
+    size = len(counts) if len(counts) <= DENSE_FOLD_LOOKUP else max(folds) + 1
+    lookup = np.arange(size, dtype=data.dtype)
     for label, parent in folds.items():
         lookup[label] = parent
-    return lookup[data], {label: (parent, int(counts[label])) for label, parent in sorted(folds.items())}
+    if size == len(counts):
+        return lookup[data], record
+    folded = data.copy()  # a stray label far above the parcels: a table up to it would be GBs
+    below = data < size
+    folded[below] = lookup[data[below]]
+    return folded, record

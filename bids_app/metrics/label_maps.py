@@ -15,13 +15,17 @@ from bids_app.utils.conform import resample_like
 
 logger = logging.getLogger("subseg")
 
+#: Largest label a map may hold: labels are scored as 32-bit integers.
+LARGEST_LABEL = np.iinfo(np.int32).max
+
 
 class LabelMapError(ValueError):
     """A label map that cannot be scored (one line, naming the file)."""
 
 
 def load_label_map(path: Path) -> tuple[nb.Nifti1Image, np.ndarray]:
-    """The image and its integer label array; refuses unreadable, non-3D, NaN or non-integer maps."""
+    """The image and its integer label array (int32); refuses unreadable, non-3D, NaN, non-integer, negative
+    maps and labels too large for 32 bits."""
     try:
         image = nb.load(str(path))
         data = np.asanyarray(image.dataobj)
@@ -40,6 +44,8 @@ def load_label_map(path: Path) -> tuple[nb.Nifti1Image, np.ndarray]:
             raise LabelMapError(f"{path}: label map holds non-integer values")
     if data.min() < 0:
         raise LabelMapError(f"{path}: label map holds negative labels")
+    if data.max() > LARGEST_LABEL:  # would wrap around in 32 bits, onto another label
+        raise LabelMapError(f"{path}: label map holds label {int(data.max())}, above {LARGEST_LABEL}")
     return image, data.astype(np.int32)
 
 
