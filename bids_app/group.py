@@ -74,8 +74,12 @@ def table_labels(output_dir: Path, desc: str) -> tuple[int, ...] | None:
     for name in (f"desc-{desc}_dseg.tsv", "dseg.tsv"):
         table = output_dir / name
         if table.is_file():
-            with table.open(newline="") as handle:
-                indices = [int(row["index"]) for row in csv.DictReader(handle, delimiter="\t")]
+            try:
+                with table.open(newline="") as handle:
+                    indices = [int(row["index"]) for row in csv.DictReader(handle, delimiter="\t")]
+            except (KeyError, TypeError, ValueError):
+                raise GroupError(f"{table}: not a lookup table of label numbers (a BIDS dseg.tsv has an integer "
+                                 f"'index' column)") from None
             unknown = [index for index in indices if index and index not in LABELS]
             if unknown:
                 logger.warning("%s: labels unknown to the FreeSurfer table, not scored: %s", table, unknown)

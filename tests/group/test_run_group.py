@@ -148,6 +148,17 @@ def test_reference_folder_without_description_is_refused(dataset, tmp_path):
                                reference_desc="aseg", participant_labels=None))
 
 
+@pytest.mark.parametrize("table", ["index\tname\nn/a\tLeft-Hippocampus\n", "label\tname\n17\tLeft-Hippocampus\n",
+                                   "index\tname\n17\tLeft-Hippocampus\n53\n\n1\xff\n"])
+def test_a_lookup_table_without_integer_indices_is_refused(dataset, tmp_path, table):
+    raw, outputs, _ = dataset
+    outputs = shutil.copytree(outputs, tmp_path / "out")
+    (outputs / "dseg.tsv").write_bytes(table.encode("latin-1"))
+    with pytest.raises(GroupError, match=r"out/dseg.tsv: not a lookup table of label numbers"):
+        run_group(group_config(bids_dir=raw, output_dir=outputs, descs=["synthseg"], reference_dir=None,
+                               reference_desc=None, participant_labels=["sub-01"]))
+
+
 def test_volumes_only_without_references(dataset, tmp_path):
     raw, outputs, _ = dataset
     outputs = shutil.copytree(outputs, tmp_path / "out")
