@@ -69,14 +69,17 @@ def sample_bids(tmp_path_factory) -> Path:
 
 
 def _readme_training_key(command: str) -> str:
-    """Hash of what decides the README's trained model: the command, the training code and the sample data."""
+    """Hash of what decides the README's trained model: the command, the options' defaults, the training code,
+    the sample data and the versions of nnU-Net and torch."""
     import hashlib
+    from importlib.metadata import version
 
     digest = hashlib.sha256(command.encode())
+    digest.update(f"nnunetv2 {version('nnunetv2')} torch {version('torch')}".encode())
     package = REPO / "bids_app"
-    sources = sorted((package / "training").glob("*.py")) + [
-        package / "train.py", package / "workflows" / "train_preproc.py", package / "utils" / "conform.py",
-        package / "utils" / "sample_data.py"]
+    sources = sorted((package / "training").glob("*.py")) + sorted((package / "cli").glob("*.py")) + [
+        package / "config.py", package / "train.py", package / "workflows" / "train_preproc.py",
+        package / "utils" / "conform.py", package / "utils" / "sample_data.py"]
     sources += sorted((package / "data" / "sample").rglob("*.nii.gz"))
     for source in sources:
         digest.update(source.read_bytes())
