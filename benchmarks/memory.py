@@ -42,6 +42,22 @@ def tree_rss_bytes(pid: int) -> int:
     return total
 
 
+def run_measured(label: str, command: list[str], env=None) -> tuple[float, int]:
+    """Wall seconds of ``command`` and the peak resident memory (bytes) of its process tree, polled every
+    0.1 s; exits with the end of its log if it fails."""
+    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe would stall the child
+        start, peak = time.perf_counter(), 0
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, text=True, env=env)
+        while process.poll() is None:
+            peak = max(peak, tree_rss_bytes(process.pid))
+            time.sleep(0.1)
+        seconds = time.perf_counter() - start
+        if process.returncode != 0:
+            log.seek(0)
+            sys.exit(f"{label} failed:\n{log.read()[-3000:]}")
+    return seconds, peak
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participant-label", nargs="+", default=["02"])
@@ -55,16 +71,7 @@ def main() -> None:
         command = [sys.executable, "-m", "bids_app", str(bids), str(Path(tmp) / "out"), "participant",
                    "--participant-label", *args.participant_label, "--engine", args.engine,
                    "--nprocs", args.nprocs, "--omp-nthreads", args.omp_nthreads, "-w", str(Path(tmp) / "work")]
-        with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe would stall subseg
-            start, peak = time.perf_counter(), 0
-            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, text=True)
-            while process.poll() is None:
-                peak = max(peak, tree_rss_bytes(process.pid))
-                time.sleep(0.1)
-            seconds = time.perf_counter() - start
-            if process.returncode != 0:
-                log.seek(0)
-                sys.exit(f"subseg failed:\n{log.read()[-3000:]}")
+        seconds, peak = run_measured("subseg", command)
     images = len(args.participant_label)
     print(f"{args.engine}, {images} subject(s), --nprocs {args.nprocs} --omp-nthreads {args.omp_nthreads}: "
           f"peak memory {peak / 1024**3:.2f} GB (all processes), {seconds:.0f} s")

@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import nibabel as nb
@@ -34,7 +32,7 @@ import nibabel as nb
 from bids_app.utils.conform import conform
 from bids_app.utils.sample_data import make_sample_dataset
 from bids_app.utils.templates import NILEARN_TEMPLATE, build_templateflow_home
-from memory import tree_rss_bytes  # benchmarks/memory.py, beside this script
+from memory import run_measured  # benchmarks/memory.py, beside this script
 
 #: nnU-Net used the way its own documentation shows for in-memory prediction, without any subseg code.
 BARE_PREDICTOR = textwrap.dedent("""
@@ -63,17 +61,8 @@ BARE_PREDICTOR = textwrap.dedent("""
 
 
 def _timed_process(label: str, command: list[str], env=None) -> float:
-    """Wall seconds of ``command``, printed with the peak memory of its process tree (polled every 0.1 s)."""
-    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe would stall the child
-        start, peak = time.perf_counter(), 0
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, text=True, env=env)
-        while process.poll() is None:
-            peak = max(peak, tree_rss_bytes(process.pid))
-            time.sleep(0.1)
-        seconds = time.perf_counter() - start
-        if process.returncode != 0:
-            log.seek(0)
-            sys.exit(f"{label} failed:\n{log.read()[-3000:]}")
+    """Wall seconds of ``command``, printed with the peak memory of its process tree."""
+    seconds, peak = run_measured(label, command, env)
     print(f"{label:<13} {seconds:7.1f} s   peak memory {peak / 1024**3:5.2f} GB (all its processes)", flush=True)
     return seconds
 
