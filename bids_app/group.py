@@ -12,7 +12,6 @@ import csv
 import json
 import logging
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +20,7 @@ from bids_app.config import Config
 from bids_app.errors import SubsegError
 from bids_app.labels import LABELS, resolve_labels
 from bids_app.metrics import longitudinal
+from bids_app.metrics.scoring_pool import score_maps
 from bids_app.metrics.subject import ImageJob, load_kernels, score_or_reason
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
@@ -107,9 +107,7 @@ def _score_all(jobs: list[ImageJob], nprocs: int) -> tuple[list[dict], list[str]
             outcomes = [progress.done(job.prediction.name, score_or_reason(job)) for job in jobs]
         else:
             load_kernels()  # once here rather than once per worker
-            with ProcessPoolExecutor(max_workers=min(nprocs, len(jobs))) as pool:
-                outcomes = [progress.done(job.prediction.name, outcome)
-                            for job, outcome in zip(jobs, pool.map(score_or_reason, jobs))]
+            outcomes = score_maps(jobs, min(nprocs, len(jobs)), lambda job, outcome: progress.done(job.prediction.name, outcome))
     finally:
         progress.close()
     logger.info("scored in %.1f s; peak memory %.0f MiB in the largest process", time.perf_counter() - start,

@@ -9,6 +9,7 @@ are read through their transpose, with the spacing reversed, so that every pass 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -75,15 +76,20 @@ def compare_structure(reference: np.ndarray, prediction: np.ndarray, spacing, to
 
 def compare_label_maps(reference: np.ndarray, prediction: np.ndarray, spacing, labels,
                        tolerance_mm: float = 1.0,
-                       extents: tuple[LabelExtents, LabelExtents] | None = None) -> dict[int, dict]:
-    """Metrics of each of ``labels`` (FreeSurfer numbers): ``{label: {metric: value, "status": ...}}``.
+                       extents: tuple[LabelExtents, LabelExtents] | None = None,
+                       draw: Callable[[list[int]], Iterable[int]] | None = None) -> dict[int, dict]:
+    """Metrics of each of ``labels`` (FreeSurfer numbers): ``{label: {metric: value, "status": ...}}``, in
+    ascending label order.
 
     ``extents``: the reference's and the prediction's ``label_extents``, when the caller has them already.
+    ``draw``: given the labels, largest structures first, yields those this call scores (the others are
+    left to other processes, see ``scoring_pool``); all of them when None.
     """
     if reference.shape != prediction.shape:
         raise ValueError(f"label maps differ in shape: {reference.shape} and {prediction.shape}")
     labels = sorted(int(label) for label in labels if int(label) > 0)
     extents = extents or (label_extents(reference), label_extents(prediction))
+    largest_first = sorted(labels, key=lambda label: -sum(_voxels(side, label) for side in extents))
     reference_boxes, prediction_boxes = (side.boxes(labels) for side in extents)
     if _fortran_ordered(reference):
         reference, prediction, spacing = reference.T, prediction.T, tuple(spacing)[::-1]
@@ -91,7 +97,7 @@ def compare_label_maps(reference: np.ndarray, prediction: np.ndarray, spacing, l
                                              for side in (reference_boxes, prediction_boxes))
     margin = near_search.probe_margin(spacing)
     results = {}
-    for label in labels:
+    for label in (draw(largest_first) if draw is not None else largest_first):
         boxes = [reference_boxes.get(label), prediction_boxes.get(label)]
         if boxes == [None, None]:
             results[label] = _empty_result(BOTH_EMPTY, 1.0, 0, 0)
@@ -99,4 +105,9 @@ def compare_label_maps(reference: np.ndarray, prediction: np.ndarray, spacing, l
         crop = _grown_box(union_box(*boxes), margin, reference.shape)
         results[label] = compare_structure(np.equal(reference[crop], label, order="C"),
                                            np.equal(prediction[crop], label, order="C"), spacing, tolerance_mm)
-    return results
+    return {label: results[label] for label in labels if label in results}
+
+
+def _voxels(extents: LabelExtents, label: int) -> int:
+    """Voxels of ``label`` in a map (0 where absent)."""
+    return int(extents.counts[label]) if label < len(extents.counts) else 0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nibabel as nb
 import numpy as np
 
 from bids_app.labels import LABELS, fold_parcels
@@ -27,45 +30,89 @@ class ImageJob:
     swap_threshold: float = SWAP_THRESHOLD
 
 
-def score_image(job: ImageJob) -> dict[str, list[dict]]:
-    """Rows for the group tables: ``metrics``, ``volumes``, ``symmetry`` and ``symmetry_pairs``."""
+@dataclass(frozen=True)
+class _LoadedPair:
+    """A prediction and its reference as scored: folded, the prediction on the reference's grid."""
+
+    prediction_image: nb.Nifti1Image
+    extents: LabelExtents  # the folded prediction's, on its own grid
+    labels: list[int]
+    reference: np.ndarray | None = None
+    aligned: np.ndarray | None = None  # the folded prediction on the reference's grid
+    spacing: tuple[float, float, float] | None = None  # the reference's
+    known: tuple[LabelExtents, LabelExtents] | None = None  # extents of (reference, aligned), when at hand
+
+
+def _load_pair(job: ImageJob, folded_rows: list) -> _LoadedPair:
+    """Both maps of ``job`` loaded, their parcels folded (noted in ``folded_rows``) and put on one grid."""
     prediction_image, prediction = label_maps.load_label_map(job.prediction)
     extents = label_extents(prediction)  # one pass, shared by the label list, the folding, volumes and crops
     present = label_maps.known_labels(extents.counts, job.prediction)
     labels = sorted(job.labels) if job.labels is not None else present
-    if job.reference is not None:
-        reference_image, reference = label_maps.load_label_map(job.reference)
-        reference_extents = label_extents(reference)
-        if not labels:  # an empty prediction without a label table: scored as empty on the reference's structures
-            labels = label_maps.known_labels(reference_extents.counts, job.reference)
+    if job.reference is None:
+        prediction, extents = _folded(prediction, extents, labels, "prediction", job.entities, folded_rows)
+        return _LoadedPair(prediction_image, extents, labels)
+    reference_image, reference = label_maps.load_label_map(job.reference)
+    reference_extents = label_extents(reference)
+    if not labels:  # an empty prediction without a label table: scored as empty on the reference's structures
+        labels = label_maps.known_labels(reference_extents.counts, job.reference)
+    prediction, extents = _folded(prediction, extents, labels, "prediction", job.entities, folded_rows)
+    reference, reference_extents = _folded(reference, reference_extents, labels, "reference", job.entities,
+                                           folded_rows)
+    aligned = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
+    # a resampled prediction's extents are not those of its file: they are then taken again
+    known = (reference_extents, extents) if label_maps.same_grid(prediction_image, reference_image) else None
+    return _LoadedPair(prediction_image, extents, labels, reference, aligned, label_maps.spacing(reference_image),
+                       known)
+
+
+def score_image(job: ImageJob, draw: Callable[[list[int]], Iterable[int]] | None = None) -> dict[str, list[dict]]:
+    """Rows for the group tables: ``metrics``, ``volumes``, ``symmetry``, ``symmetry_pairs`` and
+    ``folded_labels``.
+
+    ``draw``: which structures this process scores (see ``compare_label_maps``); all when None.
+    """
     rows = {"volumes": [], "metrics": [], "symmetry": [], "symmetry_pairs": [], "folded_labels": []}
-    prediction, extents = _folded(prediction, extents, labels, "prediction", job.entities, rows["folded_labels"])
-    for label, volume in volumes(extents.counts, label_maps.spacing(prediction_image), labels).items():
+    loaded = _load_pair(job, rows["folded_labels"])
+    for label, volume in volumes(loaded.extents.counts, label_maps.spacing(loaded.prediction_image),
+                                 loaded.labels).items():
         rows["volumes"].append(job.entities | {"structure": LABELS[label].name, "label": label,
                                                "volume_mm3": volume})
     if job.reference is None:
         return rows
-    reference, reference_extents = _folded(reference, reference_extents, labels, "reference", job.entities,
-                                           rows["folded_labels"])
-    aligned = label_maps.align_prediction(prediction_image, reference_image, job.prediction, prediction)
-    spacing = label_maps.spacing(reference_image)
-    # a resampled prediction's extents are not those of its file: they are then taken again
-    known = (reference_extents, extents) if label_maps.same_grid(prediction_image, reference_image) else None
-    for label, values in compare_label_maps(reference, aligned, spacing, labels, job.tolerance_mm, known).items():
-        for metric in METRICS:
-            rows["metrics"].append(job.entities | {
-                "structure": LABELS[label].name, "label": label, "metric": metric,
-                "value": values[metric], "status": values["status"]})
-    pairs, summary = symmetry(reference, aligned, labels, job.swap_threshold)
+    pairs, summary = symmetry(loaded.reference, loaded.aligned, loaded.labels, job.swap_threshold)
     rows["symmetry"].append(job.entities | summary)
     rows["symmetry_pairs"].extend(job.entities | pair for pair in pairs)
+    rows["metrics"] = _structure_rows(job, loaded, draw)
     return rows
 
 
-def score_or_reason(job: ImageJob) -> tuple[dict[str, list[dict]] | None, str | None]:
+def score_structures(job: ImageJob, draw: Callable[[list[int]], Iterable[int]]) -> list[dict]:
+    """The ``metrics`` rows of the structures ``draw`` gives this process, for a process that helps score a
+    map another one has loaded and reported on already (its warnings are not repeated)."""
+    subseg = logging.getLogger("subseg")
+    quiet, subseg.disabled = subseg.disabled, True
+    try:
+        loaded = _load_pair(job, [])
+    finally:
+        subseg.disabled = quiet
+    return _structure_rows(job, loaded, draw)
+
+
+def _structure_rows(job: ImageJob, loaded: _LoadedPair, draw) -> list[dict]:
+    """``metrics`` rows of the structures drawn, in ascending label order."""
+    compared = compare_label_maps(loaded.reference, loaded.aligned, loaded.spacing, loaded.labels, job.tolerance_mm,
+                                  loaded.known, draw)
+    return [job.entities | {"structure": LABELS[label].name, "label": label, "metric": metric,
+                            "value": values[metric], "status": values["status"]}
+            for label, values in compared.items() for metric in METRICS]
+
+
+def score_or_reason(job: ImageJob, draw: Callable[[list[int]], Iterable[int]] | None = None
+                    ) -> tuple[dict[str, list[dict]] | None, str | None]:
     """:func:`score_image`, or None and the one-line reason this prediction cannot be scored."""
     try:
-        return score_image(job), None
+        return score_image(job, draw), None
     except label_maps.LabelMapError as error:
         return None, str(error)
 

@@ -126,6 +126,16 @@ def test_headline_and_report(group_dir):
     assert "sub-04_desc-nnunet5_dseg.nii.gz" in page and "SWAP" in page
 
 
+def test_two_processes_write_the_tables_of_one(dataset, group_dir, tmp_path):
+    """The fixture's run on two processes (idle ones helping with the last maps) against one process."""
+    raw, outputs, references = dataset
+    single = shutil.copytree(outputs, tmp_path / "out", ignore=shutil.ignore_patterns("group"))
+    run_group(group_config(bids_dir=raw, output_dir=single, descs=["nnunet5", "synthseg"], reference_dir=references,
+                           reference_desc="aseg", participant_labels=None, tolerance_mm=2.0, nprocs=1))
+    for name in ("metrics", "summary", "symmetry", "symmetry_pairs", "volumes", "folded_labels", "headline"):
+        assert (single / "group" / f"{name}.tsv").read_bytes() == (group_dir / f"{name}.tsv").read_bytes(), name
+
+
 def test_prediction_on_another_grid_is_resampled_with_a_warning(dataset, tmp_path, caplog):
     raw, outputs, references = dataset
     outputs = shutil.copytree(outputs, tmp_path / "out")
