@@ -1,6 +1,6 @@
 """Time ``subseg group`` per subject through the command line, against DeepMind's surface-distance.
 
-Usage: ``python benchmarks/group.py DATA_DIR [--cases ...] [--subjects 10] [--nprocs 1 2] [--repeat 3]
+Usage: ``python benchmarks/group.py DATA_DIR [--cases ...] [--subjects 10] [--nprocs 1 2] [--repeat 5]
 [--deepmind-subjects N]``
 
 For each case, builds a raw folder, a derivatives folder of predictions and one of references from
@@ -169,7 +169,7 @@ def main(argv=None) -> None:
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=CASES)
     parser.add_argument("--subjects", type=int, default=10)
     parser.add_argument("--nprocs", type=int, nargs="*", default=[2])
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each subseg command, taking turns")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each subseg command, taking turns")
     parser.add_argument("--deepmind-subjects", type=int, default=None,
                         help="time DeepMind on the first N subjects only (default: all, as subseg)")
     args = parser.parse_args(argv)
