@@ -12,6 +12,7 @@ import csv
 import json
 import logging
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -107,7 +108,11 @@ def _score_all(jobs: list[ImageJob], nprocs: int) -> tuple[list[dict], list[str]
             outcomes = [progress.done(job.prediction.name, score_or_reason(job)) for job in jobs]
         else:
             load_kernels()  # once here rather than once per worker
-            outcomes = score_maps(jobs, min(nprocs, len(jobs)), lambda job, outcome: progress.done(job.prediction.name, outcome))
+            outcomes = score_maps(jobs, min(nprocs, len(jobs)),
+                                  lambda job, outcome: progress.done(job.prediction.name, outcome))
+    except BrokenProcessPool:
+        raise GroupError(f"a scoring process was killed (most often by the system, for want of memory): rerun "
+                         f"with fewer --nprocs than {nprocs}; nothing was written") from None
     finally:
         progress.close()
     logger.info("scored in %.1f s; peak memory %.0f MiB in the largest process", time.perf_counter() - start,

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
 import shutil
+import signal
+import threading
+import time
 
 import nibabel as nb
 import numpy as np
@@ -134,6 +139,36 @@ def test_two_processes_write_the_tables_of_one(dataset, group_dir, tmp_path):
                            reference_desc="aseg", participant_labels=None, tolerance_mm=2.0, nprocs=1))
     for name in ("metrics", "summary", "symmetry", "symmetry_pairs", "volumes", "folded_labels", "headline"):
         assert (single / "group" / f"{name}.tsv").read_bytes() == (group_dir / f"{name}.tsv").read_bytes(), name
+
+
+def test_a_killed_scoring_process_is_a_one_line_error(dataset, tmp_path):
+    """A worker killed from outside (as the system kills one for want of memory) stops the run with one line,
+    and the tables of an earlier run are left as they were."""
+    raw, outputs, references = dataset
+    outputs = shutil.copytree(outputs, tmp_path / "out", ignore=shutil.ignore_patterns("group"))
+    (outputs / "group").mkdir()
+    (outputs / "group" / "metrics.tsv").write_text("earlier\n")
+    stop = threading.Event()
+
+    def kill_a_worker():
+        while not stop.is_set():
+            workers = multiprocessing.active_children()
+            if workers:
+                os.kill(workers[0].pid, signal.SIGKILL)
+                return
+            time.sleep(0.002)
+
+    killer = threading.Thread(target=kill_a_worker)
+    killer.start()
+    try:
+        with pytest.raises(GroupError, match=r"^a scoring process was killed .*: rerun with fewer --nprocs than 2"):
+            run_group(group_config(bids_dir=raw, output_dir=outputs, descs=["nnunet5", "synthseg"],
+                                   reference_dir=references, reference_desc="aseg", participant_labels=None,
+                                   nprocs=2))
+    finally:
+        stop.set()
+        killer.join()
+    assert (outputs / "group" / "metrics.tsv").read_text() == "earlier\n"
 
 
 def test_prediction_on_another_grid_is_resampled_with_a_warning(dataset, tmp_path, caplog):
