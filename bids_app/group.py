@@ -8,7 +8,6 @@ sessions per subject, ``longitudinal.tsv`` (volume change from the first session
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import time
@@ -26,6 +25,7 @@ from bids_app.metrics.subject import ImageJob, load_kernels, score_or_reason
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
 from bids_app.utils.atomic import atomic_path
+from bids_app.utils.lookup_table import LookupTableError, table_indices
 from bids_app.utils.memory import keep_freed_memory
 from bids_app.utils.progress import Progress
 from bids_app.utils.reference_match import match_references
@@ -76,11 +76,9 @@ def table_labels(output_dir: Path, desc: str) -> tuple[int, ...] | None:
         table = output_dir / name
         if table.is_file():
             try:
-                with table.open(newline="") as handle:
-                    indices = [int(row["index"]) for row in csv.DictReader(handle, delimiter="\t")]
-            except (KeyError, TypeError, ValueError):
-                raise GroupError(f"{table}: not a lookup table of label numbers (a BIDS dseg.tsv has an integer "
-                                 f"'index' column)") from None
+                indices = table_indices(table)
+            except LookupTableError as error:
+                raise GroupError(str(error)) from None
             unknown = [index for index in indices if index and index not in LABELS]
             if unknown:
                 logger.warning("%s: labels unknown to the FreeSurfer table, not scored: %s", table, unknown)

@@ -22,6 +22,7 @@ from .utils.bids_io import (
     write_bidsignore,
     write_dataset_description,
 )
+from .utils.lookup_table import table_indices
 from .utils.manifest import manifest_path, missing_outputs
 from .utils.preflight import check_before_images
 from .utils.versions import software_versions
@@ -66,13 +67,25 @@ def engine_options(config: Config):
                                        config.preprocessing.workflow_arguments())
 
 
+def lookup_table_path(output_dir: Path, desc: str | None = None) -> Path:
+    """The root ``dseg.tsv``, or the one of ``desc``'s model."""
+    return Path(output_dir) / (f"desc-{desc}_dseg.tsv" if desc else "dseg.tsv")
+
+
+def check_lookup_tables(output_dir: Path, desc: str) -> None:
+    """Refuse, before any image is segmented, a damaged lookup table that the run would have to extend."""
+    for path in (lookup_table_path(output_dir), lookup_table_path(output_dir, desc)):
+        if path.is_file():
+            table_indices(path)
+
+
 def update_dseg_tsv(output_dir: Path, labels, desc: str | None = None) -> Path:
     """Add ``labels`` to the root ``dseg.tsv`` lookup (index, name, abbreviation, color, hemi), and to
     ``desc-<desc>_dseg.tsv`` (the labels of that desc's model alone) when ``desc`` is given."""
     if desc is not None:
         update_dseg_tsv(output_dir, labels)
-    path = Path(output_dir) / (f"desc-{desc}_dseg.tsv" if desc else "dseg.tsv")
-    known = set(pd.read_csv(path, sep="\t")["index"]) if path.is_file() else set()
+    path = lookup_table_path(output_dir, desc)
+    known = set(table_indices(path)) if path.is_file() else set()
     rows = [LABELS[index] for index in sorted(known | {int(i) for i in labels}) if index in LABELS]
     table = pd.DataFrame({
         "index": [label.index for label in rows],
@@ -96,6 +109,7 @@ def run_participant(config: Config) -> int:
     t1w_files = collect_t1w(execution.bids_dir, execution.participant_labels, execution.session_labels,
                             validate=not execution.skip_bids_validation)
     check_distinct_outputs(t1w_files, execution.output_dir, segmentation.desc)
+    check_lookup_tables(execution.output_dir, segmentation.desc)
     check_before_images(device=execution.device, template=config.preprocessing.align_to)
     options = engine_options(config)
     model_labels = engine_spec(segmentation.engine).engine_class().model_labels(options)

@@ -249,6 +249,21 @@ def test_broken_model_folder_is_a_clear_error(sample_bids, tmp_path, damage, mes
     assert last.startswith("subseg: error:") and message in last
 
 
+def test_a_damaged_lookup_table_is_refused_before_any_image(sample_bids, tmp_path):
+    """A dseg.tsv the run would extend, damaged (here an n/a label number), stops the run with one line
+    before anything is segmented, and is left as it was."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "dseg.tsv").write_text("index\tname\nn/a\tLeft-Hippocampus\n")
+    result = run_subseg(sample_bids, out, "participant", "--participant-label", "01", "-w", tmp_path / "work",
+                        check=False)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (f"subseg: error: {out / 'dseg.tsv'}: not a lookup table of label numbers (a BIDS dseg.tsv "
+                    f"has an integer 'index' column)")
+    assert not list(out.glob("sub-*")) and (out / "dseg.tsv").read_text() == "index\tname\nn/a\tLeft-Hippocampus\n"
+
+
 @pytest.mark.slow
 def test_missing_fold_is_a_clear_error(sample_bids, tiny_nnunet_model, tmp_path):
     result = run_subseg(sample_bids, tmp_path / "out", "participant", "--model", tiny_nnunet_model, "--folds", "3",

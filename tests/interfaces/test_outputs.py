@@ -10,6 +10,7 @@ import pytest
 from bids_app.interfaces.bids import DerivativesDataSink
 from bids_app.interfaces.volumes import structure_volumes
 from bids_app.participant import update_dseg_tsv
+from bids_app.utils.lookup_table import LookupTableError
 
 
 @pytest.fixture
@@ -83,3 +84,12 @@ def test_each_desc_gets_the_table_of_its_own_model(tmp_path):
     assert indices("dseg.tsv") == [0, 3, 10, 17, 18, 42, 49, 53]
     assert indices("desc-meshnet_dseg.tsv") == [0, 3, 10, 42, 49]
     assert indices("desc-nnunet2_dseg.tsv") == [0, 17, 18, 53]
+
+
+@pytest.mark.parametrize("table", ["index\tname\nn/a\tLeft-Hippocampus\n", "label\tname\n17\tLeft-Hippocampus\n",
+                                   "index\tname\n17\tLeft-Hippocampus\n1\xff\n"])
+def test_a_damaged_lookup_table_is_refused_and_left_as_it_is(tmp_path, table):
+    (tmp_path / "desc-meshnet_dseg.tsv").write_bytes(table.encode("latin-1"))
+    with pytest.raises(LookupTableError, match=r"desc-meshnet_dseg.tsv: not a lookup table of label numbers"):
+        update_dseg_tsv(tmp_path, [0, 17], "meshnet")
+    assert (tmp_path / "desc-meshnet_dseg.tsv").read_bytes() == table.encode("latin-1")
