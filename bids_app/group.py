@@ -20,6 +20,7 @@ from bids_app.config import Config
 from bids_app.errors import SubsegError
 from bids_app.labels import LABELS, resolve_labels
 from bids_app.metrics import longitudinal
+from bids_app.metrics.label_maps import file_stamp
 from bids_app.metrics.scoring_pool import score_maps
 from bids_app.metrics.subject import ImageJob, load_kernels, score_or_reason
 from bids_app.reports import group as group_report
@@ -169,7 +170,7 @@ def run_group(config: Config) -> None:
             logger.warning("%s: no reference label map; only its volumes are reported", path.name)
             unmatched.append(path.name)
         jobs.append(ImageJob(path, reference, entities, chosen or table_labels(output_dir, entities["desc"]),
-                             tolerance_mm, swap_threshold))
+                             tolerance_mm, swap_threshold, file_stamp(path, reference)))
     logger.info("scoring %d label maps (%d with a reference) on %d process(es)",
                 len(jobs), sum(job.reference is not None for job in jobs), nprocs)
     keep_freed_memory()  # before the workers fork, so that they inherit it

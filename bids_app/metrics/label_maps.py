@@ -49,6 +49,16 @@ def load_label_map(path: Path) -> tuple[nb.Nifti1Image, np.ndarray]:
     return image, data.astype(np.int32)
 
 
+def file_stamp(*paths: Path | None) -> tuple:
+    """Inode, size and modification time (ns) of each file (None for None): unchanged while a file is not
+    rewritten or replaced."""
+    stamps = []
+    for path in paths:
+        status = None if path is None else Path(path).stat()
+        stamps.append(None if status is None else (status.st_ino, status.st_size, status.st_mtime_ns))
+    return tuple(stamps)
+
+
 def spacing(image: nb.Nifti1Image) -> tuple[float, float, float]:
     """Voxel size (mm) along the three array axes."""
     return tuple(float(z) for z in image.header.get_zooms()[:3])

@@ -121,8 +121,8 @@ def _map_to_help(running: dict[Future, tuple[int, bool]], counters: StructureCou
 
 
 def _merged(job: ImageJob, outcome: Outcome, helped: list, total: int) -> Outcome:
-    """The map's outcome with the metrics rows its helpers scored, in label order; a map missing a structure
-    (a helper that could not load it: the file changed meanwhile) cannot be scored."""
+    """The map's outcome with the metrics rows its helpers scored, in label order; a map missing a structure,
+    or whose helper could not load it (the file changed meanwhile: ``ImageJob.stamp``), cannot be scored."""
     rows, reason = outcome
     if rows is None:
         return outcome

@@ -28,6 +28,7 @@ class ImageJob:
     labels: tuple[int, ...] | None = None  # None: the known labels present in the prediction
     tolerance_mm: float = 1.0
     swap_threshold: float = SWAP_THRESHOLD
+    stamp: tuple | None = None  # label_maps.file_stamp(prediction, reference) when the job was made
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,11 @@ def _load_pair(job: ImageJob, folded_rows: list) -> _LoadedPair:
     present = label_maps.known_labels(extents.counts, job.prediction)
     labels = sorted(job.labels) if job.labels is not None else present
     if job.reference is None:
+        _check_unchanged(job)
         prediction, extents = _folded(prediction, extents, labels, "prediction", job.entities, folded_rows)
         return _LoadedPair(prediction_image, extents, labels)
     reference_image, reference = label_maps.load_label_map(job.reference)
+    _check_unchanged(job)
     reference_extents = label_extents(reference)
     if not labels:  # an empty prediction without a label table: scored as empty on the reference's structures
         labels = label_maps.known_labels(reference_extents.counts, job.reference)
@@ -64,6 +67,14 @@ def _load_pair(job: ImageJob, folded_rows: list) -> _LoadedPair:
     known = (reference_extents, extents) if label_maps.same_grid(prediction_image, reference_image) else None
     return _LoadedPair(prediction_image, extents, labels, reference, aligned, label_maps.spacing(reference_image),
                        known)
+
+
+def _check_unchanged(job: ImageJob) -> None:
+    """Refuse maps rewritten since the job was made: a process helping with a map must read what its owner
+    read."""
+    if job.stamp is not None and label_maps.file_stamp(job.prediction, job.reference) != job.stamp:
+        raise label_maps.LabelMapError(f"{job.prediction}: it or its reference changed while the group level "
+                                       f"ran; run it again")
 
 
 def score_image(job: ImageJob, draw: Callable[[list[int]], Iterable[int]] | None = None) -> dict[str, list[dict]]:

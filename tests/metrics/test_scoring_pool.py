@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import os
 
 import nibabel as nb
 import numpy as np
 import pytest
 
+from bids_app.metrics.label_maps import LabelMapError, file_stamp
 from bids_app.metrics.scoring_pool import StructureCounters, _map_to_help, _merged, score_maps
 from bids_app.metrics.subject import ImageJob, load_kernels, score_or_reason, score_structures
 
@@ -65,6 +68,20 @@ def test_a_map_missing_structures_is_not_reported(shifted_pair):
     assert rows is None and "structures were scored; not reported" in reason
     unreadable = f"{shifted_pair.prediction}: unreadable label map (truncated)"
     assert _merged(shifted_pair, score_or_reason(shifted_pair), [(None, unreadable)], 0) == (None, unreadable)
+
+
+def test_a_helper_refuses_a_map_rewritten_since_its_owner_read_it(shifted_pair):
+    """Rows from two versions of one file are never merged: the helper reads the file's stamp again."""
+    job = dataclasses.replace(shifted_pair, stamp=file_stamp(shifted_pair.prediction, shifted_pair.reference))
+    counters = StructureCounters(1)
+    owner = score_or_reason(job, lambda ordered: itertools.islice(counters.draw(0)(ordered), 3))
+    assert owner[1] is None
+    status = shifted_pair.prediction.stat()
+    os.utime(shifted_pair.prediction, ns=(status.st_atime_ns, status.st_mtime_ns + 1000))
+    with pytest.raises(LabelMapError, match=r"prediction.nii.gz: it or its reference changed while the group"):
+        score_structures(job, counters.draw(0))
+    os.utime(shifted_pair.prediction, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert _merged(job, owner, [(None, "changed")], counters.totals[0]) == (None, "changed")
 
 
 def test_an_idle_process_helps_where_each_process_would_have_most_left():
