@@ -26,7 +26,7 @@ from bids_app.metrics.subject import ImageJob, load_kernels, score_or_reason
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
 from bids_app.utils.atomic import atomic_path
-from bids_app.utils.lookup_table import LookupTableError, table_indices
+from bids_app.utils.lookup_table import LookupTableError, lookup_table_path, table_indices
 from bids_app.utils.memory import keep_freed_memory
 from bids_app.utils.progress import Progress
 from bids_app.utils.reference_match import match_references
@@ -73,8 +73,7 @@ def collect_label_maps(folder: Path, role: str, descs, participant_labels) -> li
 
 def table_labels(output_dir: Path, desc: str) -> tuple[int, ...] | None:
     """Non-zero labels of the lookup table ``desc-<desc>_dseg.tsv`` or ``dseg.tsv`` (None if absent)."""
-    for name in (f"desc-{desc}_dseg.tsv", "dseg.tsv"):
-        table = output_dir / name
+    for table in (lookup_table_path(output_dir, desc), lookup_table_path(output_dir)):
         if table.is_file():
             try:
                 indices = table_indices(table)

@@ -22,7 +22,7 @@ from .utils.bids_io import (
     write_bidsignore,
     write_dataset_description,
 )
-from .utils.lookup_table import table_indices
+from .utils.lookup_table import lookup_table_path, table_indices
 from .utils.manifest import manifest_path, missing_outputs
 from .utils.preflight import check_before_images
 from .utils.versions import software_versions
@@ -65,11 +65,6 @@ def engine_options(config: Config):
     spec = engine_spec(segmentation.engine)
     return spec.engine_class().prepare(spec.options_from(segmentation.options),
                                        config.preprocessing.workflow_arguments())
-
-
-def lookup_table_path(output_dir: Path, desc: str | None = None) -> Path:
-    """The root ``dseg.tsv``, or the one of ``desc``'s model."""
-    return Path(output_dir) / (f"desc-{desc}_dseg.tsv" if desc else "dseg.tsv")
 
 
 def check_lookup_tables(output_dir: Path, desc: str) -> None:

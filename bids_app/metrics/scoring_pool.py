@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -111,9 +111,7 @@ def score_maps(jobs: list[ImageJob], nprocs: int, done: Callable[[ImageJob, Outc
 
 def _map_to_help(running: dict[Future, tuple[int, bool]], counters: StructureCounters) -> int | None:
     """The map still being scored whose processes each have the most structures left, if enough."""
-    processes: dict[int, int] = {}
-    for index, helper in running.values():
-        processes[index] = processes.get(index, 0) + 1
+    processes = Counter(index for index, _ in running.values())
     owned = {index for index, helper in running.values() if not helper}
     share = {index: counters.left(index) / (processes[index] + 1) for index in owned}
     index = max(share, key=share.get, default=None)

@@ -12,6 +12,11 @@ class LookupTableError(SubsegError):
     """A ``dseg.tsv`` without integer label numbers (one line, naming it)."""
 
 
+def lookup_table_path(folder: Path, desc: str | None = None) -> Path:
+    """The derivatives folder's root ``dseg.tsv``, or ``desc-<desc>_dseg.tsv`` (one model's labels)."""
+    return Path(folder) / (f"desc-{desc}_dseg.tsv" if desc else "dseg.tsv")
+
+
 def table_indices(path: Path) -> list[int]:
     """The ``index`` column of the lookup table ``path``, as integers, in file order."""
     try:
