@@ -26,7 +26,7 @@ from bids_app.metrics.subject import ImageJob, load_kernels, score_or_reason
 from bids_app.reports import group as group_report
 from bids_app.reports import tables
 from bids_app.utils.atomic import atomic_path
-from bids_app.utils.lookup_table import LookupTableError, lookup_table_path, table_indices
+from bids_app.utils.lookup_table import lookup_table_path, table_indices
 from bids_app.utils.memory import keep_freed_memory
 from bids_app.utils.progress import Progress
 from bids_app.utils.reference_match import match_references
@@ -75,10 +75,7 @@ def table_labels(output_dir: Path, desc: str) -> tuple[int, ...] | None:
     """Non-zero labels of the lookup table ``desc-<desc>_dseg.tsv`` or ``dseg.tsv`` (None if absent)."""
     for table in (lookup_table_path(output_dir, desc), lookup_table_path(output_dir)):
         if table.is_file():
-            try:
-                indices = table_indices(table)
-            except LookupTableError as error:
-                raise GroupError(str(error)) from None
+            indices = table_indices(table)
             unknown = [index for index in indices if index and index not in LABELS]
             if unknown:
                 logger.warning("%s: labels unknown to the FreeSurfer table, not scored: %s", table, unknown)

@@ -20,6 +20,7 @@ from configs import group_config
 
 from bids_app.group import GroupError, run_group
 from bids_app.labels import LABELS, SUBCORTICAL, swap_sides
+from bids_app.utils.lookup_table import LookupTableError
 
 
 def _derivatives(root, name):
@@ -199,7 +200,7 @@ def test_a_lookup_table_without_integer_indices_is_refused(dataset, tmp_path, ta
     raw, outputs, _ = dataset
     outputs = shutil.copytree(outputs, tmp_path / "out")
     (outputs / "dseg.tsv").write_bytes(table.encode("latin-1"))
-    with pytest.raises(GroupError, match=r"out/dseg.tsv: not a lookup table of label numbers"):
+    with pytest.raises(LookupTableError, match=r"out/dseg.tsv: not a lookup table of label numbers"):
         run_group(group_config(bids_dir=raw, output_dir=outputs, descs=["synthseg"], reference_dir=None,
                                reference_desc=None, participant_labels=["sub-01"]))
 
