@@ -36,13 +36,9 @@ except IndexError:
 """
 
 
-def _checked_environment(cache: Path) -> dict:
-    return os.environ | {"NUMBA_BOUNDSCHECK": "1", "NUMBA_CACHE_DIR": str(cache)}
-
-
 @pytest.mark.slow
 def test_kernels_pass_their_tests_with_bounds_checks(tmp_path, shared_data):
-    environment = _checked_environment(tmp_path / "numba-cache")
+    environment = os.environ | {"NUMBA_BOUNDSCHECK": "1", "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
     probe = subprocess.run([sys.executable, "-c", OUT_OF_BOUNDS], cwd=ROOT, env=environment,
                            capture_output=True, text=True)
     assert probe.stdout.strip() == "checked", probe.stderr  # the checks are really on in that process
