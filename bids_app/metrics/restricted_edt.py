@@ -5,7 +5,7 @@ The separable Euclidean distance transform (Felzenszwalb and Huttenlocher 2012) 
 distance along axis ``a`` to the nearest target on each line, then the lower envelope of parabolas along
 ``b``, then along ``c``. Here the first pass sweeps the box along ``a`` but keeps only the planes that
 the sources span; the second runs one plane at a time, only on the planes that hold a source, and keeps
-the rows that the sources span along ``b``; the last runs only on the lines that hold a source, evaluated
+the rows of the plane that hold a source; the last runs only on those lines, evaluated
 at the sources (or, when a source's own plane bounds its distance tightly, on the few planes within that
 bound). The axis order is the one that fills the fewest voxels. Squared distances are weighted sums of
 squared integer offsets (weights: squared spacing), the same sums DeepMind's distance transform takes the
@@ -70,29 +70,35 @@ def _squared_distances(sources, targets, shape, weights, order):
     # sources of each (a, b) line, in their given order (ascending along c for flat corner order)
     source_keys = (sources[:, a] - low_a) * span_b + (sources[:, b] - low_b)
     key_starts, grouped = _buckets(source_keys, span_a * span_b, np.arange(len(sources)))
-    values, rows = np.empty(max(length_b, length_c)), np.empty((length_c, span_b))
-    apexes = np.empty(max(length_b, length_c), np.int64)
-    crossings, lifted = np.empty((2, max(length_b, length_c))), np.empty(max(length_b, length_c))
+    longest = max(length_b, length_c)
+    rows, held_rows = np.empty((length_c, span_b)), np.empty(span_b, np.int64)
+    apexes, values = np.empty(longest, np.int64), np.empty(longest)
+    crossings, lifted = np.empty((2, longest)), np.empty(longest)
     positions, found = np.empty(len(sources), np.int64), np.empty(len(sources))
-    reach = np.empty(len(sources), np.int64)
-    squared, rows_b = np.empty(len(sources)), np.arange(low_b, low_b + span_b)
+    reach, squared = np.empty(len(sources), np.int64), np.empty(len(sources))
     for plane in range(span_a):
         first_key = plane * span_b
         if key_starts[first_key] == key_starts[first_key + span_b]:
             continue  # no source in this plane
-        for line_c in range(length_c):  # second pass: the plane's squared distance within each row
-            line = offsets[plane, line_c]
-            for line_b in range(length_b):
-                values[line_b] = np.inf if line[line_b] == _NO_TARGET else weights[a] * line[line_b] * line[line_b]
-            _evaluate_envelope(values[:length_b], weights[b], apexes, crossings, lifted, rows_b, rows[line_c])
+        held = 0
+        for line_b in range(span_b):
+            if key_starts[first_key + line_b] != key_starts[first_key + line_b + 1]:
+                held_rows[held] = low_b + line_b
+                held += 1
+        for line_c in range(length_c):  # second pass: the plane's squared distance within each held row
+            count = _envelope(offsets[plane, line_c], _squared_offset, weights[a], weights[b], apexes, values,
+                              crossings, lifted)
+            _evaluate(count, apexes, values, crossings, weights[b], held_rows[:held], rows[line_c])
+        held = 0
         for line_b in range(span_b):  # last pass: each line of the plane that holds sources
             start, stop = key_starts[first_key + line_b], key_starts[first_key + line_b + 1]
             if start == stop:
                 continue
             for k in range(stop - start):
                 positions[k] = sources[grouped[start + k], c]
-            _last_pass(rows[:, line_b], positions[:stop - start], weights[c], values[:length_c], apexes,
-                       crossings, lifted, reach, found)
+            _last_pass(rows[:, held], positions[:stop - start], weights[c], apexes, values, crossings, lifted,
+                       reach, found)
+            held += 1
             for k in range(stop - start):
                 squared[grouped[start + k]] = found[k]
     return squared
@@ -148,7 +154,7 @@ def _buckets(keys, count, items):
 
 
 @compiled
-def _last_pass(column, at, weight, values, apexes, crossings, lifted, reach, found):
+def _last_pass(column, at, weight, apexes, values, crossings, lifted, reach, found):
     """found[k] = min over q of weight * (at[k] - q) ** 2 + column[q], for the sources of one line.
 
     A source's own plane bounds its distance, so only the planes within that bound can hold its nearest
@@ -167,15 +173,54 @@ def _last_pass(column, at, weight, values, apexes, crossings, lifted, reach, fou
                 best = min(best, weight * (p - q) * (p - q) + column[q])
             found[k] = best
         return
-    values[:] = column
-    _evaluate_envelope(values, weight, apexes, crossings, lifted, at, found)
+    count = _envelope(column, _stored_value, 1.0, weight, apexes, values, crossings, lifted)
+    _evaluate(count, apexes, values, crossings, weight, at, found)
 
 
 @compiled
-def _evaluate_envelope(values, weight, apexes, crossings, lifted, positions, out):
-    """out[k] = min over q of weight * (positions[k] - q) ** 2 + values[q] (inf if no value is finite), read
-    from the lower envelope of the parabolas at ``positions`` (fastest when ascending)."""
-    count = _envelope(values, weight, apexes, crossings, lifted)
+def _squared_offset(line, q, weight):
+    """Squared distance from a first-pass offset (inf where the line holds no target)."""
+    return np.inf if line[q] == _NO_TARGET else weight * line[q] * line[q]
+
+
+@compiled
+def _stored_value(line, q, weight):
+    """The value as stored (inf where absent)."""
+    return line[q]
+
+
+@compiled
+def _envelope(line, value_of, line_weight, weight, apexes, values, crossings, lifted):
+    """Lower envelope of the parabolas weight * (p - q) ** 2 + value_of(line, q, line_weight) over the finite
+    values (Felzenszwalb's algorithm): returns how many parabolas it keeps, and fills their apexes q, their
+    values and where each starts to be lowest, as the fraction crossings[0] / crossings[1] (a division per
+    parabola would stall the loop).
+
+    ``value_of`` reads a value from the line: a first-pass offset, squared and weighted, or a stored value
+    (passed as a compiled function, it is compiled into the loop).
+    """
+    count = -1
+    for q in range(len(line)):
+        value = value_of(line, q, line_weight)
+        if value == np.inf:
+            continue
+        height = value + weight * q * q
+        # pop the parabolas that the new one hides: it crosses them before they start to be lowest
+        while count > 0 and (height - lifted[count]) * crossings[1, count] <= (
+                crossings[0, count] * (2.0 * weight * (q - apexes[count]))):
+            count -= 1
+        count += 1
+        apexes[count], values[count], lifted[count] = q, value, height
+        if count:
+            crossings[0, count] = height - lifted[count - 1]
+            crossings[1, count] = 2.0 * weight * (q - apexes[count - 1])
+    return count + 1
+
+
+@compiled
+def _evaluate(count, apexes, values, crossings, weight, positions, out):
+    """out[k] = the lower envelope of ``_envelope`` (``count`` parabolas) at positions[k], inf if it is
+    empty (fastest when the positions ascend)."""
     if count == 0:
         out[:len(positions)] = np.inf
         return
@@ -187,27 +232,4 @@ def _evaluate_envelope(values, weight, apexes, crossings, lifted, positions, out
         while segment + 1 < count and crossings[0, segment + 1] < p * crossings[1, segment + 1]:
             segment += 1
         q = apexes[segment]
-        out[k] = weight * (p - q) * (p - q) + values[q]
-
-
-@compiled
-def _envelope(values, weight, apexes, crossings, lifted):
-    """Lower envelope of the parabolas weight * (p - q) ** 2 + values[q] over the finite values
-    (Felzenszwalb's algorithm): returns how many parabolas it keeps, and fills their apexes q and where
-    each starts to be lowest, as the fraction crossings[0] / crossings[1] (a division per parabola would
-    stall the loop)."""
-    count = -1
-    for q in range(len(values)):
-        if values[q] == np.inf:
-            continue
-        height = values[q] + weight * q * q
-        # pop the parabolas that the new one hides: it crosses them before they start to be lowest
-        while count > 0 and (height - lifted[count]) * crossings[1, count] <= (
-                crossings[0, count] * (2.0 * weight * (q - apexes[count]))):
-            count -= 1
-        count += 1
-        apexes[count], lifted[count] = q, height
-        if count:
-            crossings[0, count] = height - lifted[count - 1]
-            crossings[1, count] = 2.0 * weight * (q - apexes[count - 1])
-    return count + 1
+        out[k] = weight * (p - q) * (p - q) + values[segment]
