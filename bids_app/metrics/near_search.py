@@ -72,31 +72,46 @@ def _block(reach: np.ndarray) -> np.ndarray:
 
 
 @compiled
+def _block_of(shape, block):
+    """Block index (at +1) of each coordinate along each axis: (3, longest axis), a lookup instead of a
+    division per corner."""
+    indices = np.zeros((3, shape.max()), np.int64)
+    for axis in range(3):
+        for coordinate in range(shape[axis]):
+            indices[axis, coordinate] = coordinate // block[axis] + 1
+    return indices
+
+
+@compiled
 def _occupied_blocks(targets, shape, block):
     held = np.zeros((shape[0] // block[0] + 3, shape[1] // block[1] + 3, shape[2] // block[2] + 3), np.uint8)
-    target_points = grid_points.points(targets, shape)
-    for index in range(len(targets)):  # blocks at +1, so that every block has its neighbours
-        held[target_points[index, 0] // block[0] + 1, target_points[index, 1] // block[1] + 1,
-             target_points[index, 2] // block[2] + 1] = 1
-    occupied = np.zeros_like(held)
+    block_of, target_points = _block_of(shape, block), grid_points.points(targets, shape)
+    for index in range(len(targets)):
+        held[block_of[0, target_points[index, 0]], block_of[1, target_points[index, 1]],
+             block_of[2, target_points[index, 2]]] = 1
+    occupied = np.zeros_like(held)  # held blocks and their neighbours: the maximum over 3 blocks, per axis
     for i in range(1, held.shape[0] - 1):
+        for j in range(held.shape[1]):
+            for k in range(held.shape[2]):
+                occupied[i, j, k] = held[i - 1, j, k] | held[i, j, k] | held[i + 1, j, k]
+    for i in range(held.shape[0]):
         for j in range(1, held.shape[1] - 1):
+            for k in range(held.shape[2]):
+                held[i, j, k] = occupied[i, j - 1, k] | occupied[i, j, k] | occupied[i, j + 1, k]
+    for i in range(held.shape[0]):
+        for j in range(held.shape[1]):
             for k in range(1, held.shape[2] - 1):
-                if held[i, j, k]:
-                    for di in range(-1, 2):
-                        for dj in range(-1, 2):
-                            for dk in range(-1, 2):
-                                occupied[i + di, j + dj, k + dk] = 1
+                occupied[i, j, k] = held[i, j, k - 1] | held[i, j, k] | held[i, j, k + 1]
     return occupied
 
 
 @compiled
 def _probe(sources, border, shape, flat_offsets, lengths, block, occupied):
     distances = np.full(len(sources), np.inf)
-    source_points = grid_points.points(sources, shape)
+    block_of, source_points = _block_of(shape, block), grid_points.points(sources, shape)
     for index in range(len(sources)):
-        if not occupied[source_points[index, 0] // block[0] + 1, source_points[index, 1] // block[1] + 1,
-                        source_points[index, 2] // block[2] + 1]:
+        if not occupied[block_of[0, source_points[index, 0]], block_of[1, source_points[index, 1]],
+                        block_of[2, source_points[index, 2]]]:
             continue
         for probe in range(len(flat_offsets)):
             if border[sources[index] + flat_offsets[probe]]:
