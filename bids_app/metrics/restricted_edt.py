@@ -5,9 +5,9 @@ The separable Euclidean distance transform (Felzenszwalb and Huttenlocher 2012) 
 distance along axis ``a`` to the nearest target on each line, then the lower envelope of parabolas along
 ``b``, then along ``c``. Here the first pass sweeps the box along ``a`` but keeps only the planes that
 the sources span; the second runs one plane at a time, only on the planes that hold a source, and keeps
-the rows of the plane that hold a source; the last runs only on those lines, evaluated
-at the sources (or, when a source's own plane bounds its distance tightly, on the few planes within that
-bound). The axis order is the one that fills the fewest voxels. Squared distances are weighted sums of
+the rows of the plane that hold a source; the last runs only on those lines, evaluated at the sources (or,
+when a source's own plane bounds its distance tightly, by scanning the planes outward from its own until
+their offset alone exceeds the best found). The axis order is the one that fills the fewest voxels. Squared distances are weighted sums of
 squared integer offsets (weights: squared spacing), the same sums DeepMind's distance transform takes the
 square root of.
 
@@ -75,7 +75,7 @@ def _squared_distances(sources, targets, shape, weights, order):
     apexes, values = np.empty(longest, np.int64), np.empty(longest)
     crossings, lifted = np.empty((2, longest)), np.empty(longest)
     positions, found = np.empty(len(sources), np.int64), np.empty(len(sources))
-    reach, squared = np.empty(len(sources), np.int64), np.empty(len(sources))
+    squared = np.empty(len(sources))
     for plane in range(span_a):
         first_key = plane * span_b
         if key_starts[first_key] == key_starts[first_key + span_b]:
@@ -97,7 +97,7 @@ def _squared_distances(sources, targets, shape, weights, order):
             for k in range(stop - start):
                 positions[k] = sources[grouped[start + k], c]
             _last_pass(rows[:, held], positions[:stop - start], weights[c], apexes, values, crossings, lifted,
-                       reach, found)
+                       found)
             held += 1
             for k in range(stop - start):
                 squared[grouped[start + k]] = found[k]
@@ -154,23 +154,28 @@ def _buckets(keys, count, items):
 
 
 @compiled
-def _last_pass(column, at, weight, apexes, values, crossings, lifted, reach, found):
+def _last_pass(column, at, weight, apexes, values, crossings, lifted, found):
     """found[k] = min over q of weight * (at[k] - q) ** 2 + column[q], for the sources of one line.
 
     A source's own plane bounds its distance, so only the planes within that bound can hold its nearest
-    target: those windows are scanned, unless they add up to more steps than building the line's envelope
-    takes.
+    target: each source scans the planes outward from its own, stopping once the plane's offset alone costs
+    more than the best found, unless the bounds of the sources' own planes add up to more steps than building
+    the line's envelope takes.
     """
     length, windows = len(column), 0
     for k in range(len(at)):
         own = column[at[k]]
-        reach[k] = length if own == np.inf else int(np.sqrt(own / weight)) + 1
-        windows += 2 * reach[k] + 1
+        windows += 2 * length + 1 if own == np.inf else 2 * int(np.sqrt(own / weight)) + 3
     if windows < _ENVELOPE_STEPS * length:
         for k in range(len(at)):
-            p, best = at[k], np.inf
-            for q in range(max(p - reach[k], 0), min(p + reach[k] + 1, length)):
-                best = min(best, weight * (p - q) * (p - q) + column[q])
+            p = at[k]
+            best, step = column[p], 1
+            while weight * step * step < best and (step <= p or p + step < length):
+                if step <= p:
+                    best = min(best, weight * step * step + column[p - step])
+                if p + step < length:
+                    best = min(best, weight * step * step + column[p + step])
+                step += 1
             found[k] = best
         return
     count = _envelope(column, _stored_value, 1.0, weight, apexes, values, crossings, lifted)

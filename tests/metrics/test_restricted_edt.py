@@ -65,7 +65,7 @@ def test_last_pass_by_window_scans_and_by_envelope(path):
     weight, scratch = 1.44, 60
     found = np.empty(len(at))
     restricted_edt._last_pass(column, at, weight, np.empty(scratch, np.int64), np.empty(scratch),
-                              np.empty((2, scratch)), np.empty(scratch), np.empty(len(at), np.int64), found)
+                              np.empty((2, scratch)), np.empty(scratch), found)
     offsets = at[:, None] - np.arange(60)[None, :]
     expected = np.min(weight * offsets * offsets + column[None, :], axis=1)
     np.testing.assert_array_equal(found, expected)
