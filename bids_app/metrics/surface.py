@@ -24,6 +24,7 @@ from skimage import measure
 
 from bids_app.metrics import far_search, near_search
 from bids_app.metrics.weighted_percentile import weighted_percentile
+from bids_app.utils.compiled import compiled
 
 #: One source in this many is probed first, to tell whether the far search will transform the whole box.
 _SAMPLE_STRIDE = 8
@@ -76,27 +77,69 @@ def surfel_areas(spacing: tuple[float, float, float]) -> np.ndarray:
     return areas
 
 
-def neighbour_codes(mask: np.ndarray) -> np.ndarray:
-    """Neighbour code of every inner grid corner of ``mask`` (shape - 1 per axis), bits as ``_CELL_WEIGHTS``.
+def _surfels(mask: np.ndarray, spacing: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Border corners of a mask: boolean corner map (shape - 1 per axis), flat corner indices and areas (mm^2).
 
-    Corner ``i`` sits between voxels ``i`` and ``i + 1``; the code is built one axis at a time (2, then 4,
-    then 8 voxels per code), on uint8 views.
+    Corner ``i`` sits between voxels ``i`` and ``i + 1``; its neighbour code has the bits of ``_CELL_WEIGHTS``,
+    and it is a border corner when its code is neither 0 (all background) nor 255 (all inside).
 
     >>> cell = np.zeros((2, 2, 2), bool); cell[0, 1, 1] = True
-    >>> int(neighbour_codes(cell)[0, 0, 0]) == int(_CELL_WEIGHTS[0, 1, 1])
-    True
+    >>> border, corners, areas = _surfels(cell, (1.0, 1.0, 1.0))
+    >>> corners.tolist(), bool(areas[0] == surfel_areas((1.0, 1.0, 1.0))[_CELL_WEIGHTS[0, 1, 1]])
+    ([0], True)
     """
-    voxels = mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
-    pairs = (voxels[:, :, :-1] << 1) | voxels[:, :, 1:]
-    quads = (pairs[:, :-1] << 2) | pairs[:, 1:]
-    return (quads[:-1] << 4) | quads[1:]
+    voxels = np.ascontiguousarray(mask if mask.dtype == bool else mask != 0).view(np.uint8)
+    border, corners, codes = _border_corners(voxels)
+    return border, corners, surfel_areas(spacing)[codes]
 
 
-def _surfels(codes: np.ndarray, spacing: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Border corners from their neighbour codes: boolean corner map, flat corner indices and areas (mm^2)."""
-    border = (codes - np.uint8(1)) < 254  # codes 1 to 254: neither all background (0) nor all inside (255)
-    corners = np.flatnonzero(border)
-    return border, corners, surfel_areas(spacing)[codes.ravel()[corners]]
+@compiled
+def _border_corners(voxels):
+    """Border corner map, flat indices and neighbour codes of the border corners of a 0/1 uint8 volume.
+
+    One pass over the volume, a plane of corners at a time: the codes of each row are built from the 2-voxel
+    codes of the four voxel rows around it (kept for two voxel planes), then the rows that hold a border
+    corner are read again for their indices.
+    """
+    nx, ny, nz = voxels.shape
+    length = max(nz - 1, 0)
+    codes = np.empty((max(nx - 1, 0), max(ny - 1, 0), length), np.uint8)
+    border = np.empty(codes.shape, np.bool_)
+    held = np.zeros(codes.shape[:2], np.int64)  # border corners per row
+    pairs = np.empty((2, ny, length), np.uint8)  # codes of voxel pairs along the rows of two planes
+    for x in range(nx):
+        plane = pairs[x & 1]
+        for y in range(ny):
+            row, paired = voxels[x, y], plane[y]
+            for z in range(length):
+                paired[z] = (row[z] << 1) | row[z + 1]
+        if x == 0:
+            continue
+        low = pairs[(x - 1) & 1]
+        for y in range(ny - 1):
+            low_0, low_1, high_0, high_1 = low[y], low[y + 1], plane[y], plane[y + 1]
+            row_codes, row_border = codes[x - 1, y], border[x - 1, y].view(np.uint8)
+            count = 0
+            for z in range(length):
+                code = (low_0[z] << 6) | (low_1[z] << 4) | (high_0[z] << 2) | high_1[z]
+                row_codes[z] = code
+                on = np.uint8(code - np.uint8(1)) < np.uint8(254)  # neither 0 nor 255
+                row_border[z] = on
+                count += on
+            held[x - 1, y] = count
+    corners = np.empty(held.sum(), np.int64)
+    corner_codes = np.empty(len(corners), np.uint8)
+    found = 0
+    for x in range(held.shape[0]):
+        for y in range(held.shape[1]):
+            if held[x, y]:
+                start = (x * held.shape[1] + y) * length
+                row_codes, row_border = codes[x, y], border[x, y]
+                for z in range(length):
+                    if row_border[z]:
+                        corners[found], corner_codes[found] = start + z, row_codes[z]
+                        found += 1
+    return border, corners, corner_codes
 
 
 def _has_margin(mask: np.ndarray, margin) -> bool:
@@ -143,10 +186,8 @@ def surface_distances(reference: np.ndarray, prediction: np.ndarray, spacing) ->
     margin = near_search.probe_margin(spacing)
     if not (_has_margin(reference, margin) and _has_margin(prediction, margin)):
         reference, prediction = (np.pad(mask, [(m, m) for m in margin]) for mask in (reference, prediction))
-    reference_border, reference_corners, reference_areas = _surfels(
-        neighbour_codes(np.ascontiguousarray(reference)), spacing)
-    prediction_border, prediction_corners, prediction_areas = _surfels(
-        neighbour_codes(np.ascontiguousarray(prediction)), spacing)
+    reference_border, reference_corners, reference_areas = _surfels(reference, spacing)
+    prediction_border, prediction_corners, prediction_areas = _surfels(prediction, spacing)
     return SurfaceDistances(
         _distances(reference_corners, prediction_border, prediction_corners, spacing), reference_areas,
         _distances(prediction_corners, reference_border, reference_corners, spacing), prediction_areas,
