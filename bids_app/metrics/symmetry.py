@@ -38,26 +38,30 @@ def _tables(pairs, labels, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 @compiled
 def _confusion(truth, guess, pair_of, side_of, chosen, pairs):
     """One pass over both maps: the per-pair counts (columns as above) and the foreground counts (reference,
-    prediction, both)."""
+    prediction, both), updated once per run of voxels that hold the same two labels."""
     counts, foreground = np.zeros((pairs, 6), np.int64), np.zeros(3, np.int64)
-    size = len(pair_of)
-    for index in range(len(truth)):
-        t, g = truth[index], guess[index]
+    size, index = len(pair_of), 0
+    while index < len(truth):
+        t, g, start = truth[index], guess[index], index
+        index += 1
+        while index < len(truth) and truth[index] == t and guess[index] == g:
+            index += 1
+        run = index - start
         t_known, g_known = 0 <= t < size, 0 <= g < size
         t_chosen, g_chosen = t_known and chosen[t], g_known and chosen[g]
-        foreground[0] += t_chosen
-        foreground[1] += g_chosen
-        foreground[2] += t_chosen and g_chosen
+        foreground[0] += run * t_chosen
+        foreground[1] += run * g_chosen
+        foreground[2] += run * (t_chosen and g_chosen)
         t_pair = pair_of[t] if t_known else -1
         g_pair = pair_of[g] if g_known else -1
         if g_pair >= 0:
-            counts[g_pair, _PREDICTED] += 1
+            counts[g_pair, _PREDICTED] += run
         if t_pair >= 0:
-            counts[t_pair, side_of[t]] += 1
+            counts[t_pair, side_of[t]] += run
             if g_pair == t_pair:
-                counts[t_pair, _COMMON] += 1
+                counts[t_pair, _COMMON] += run
                 if side_of[g] != side_of[t]:
-                    counts[t_pair, _LEFT_AS_RIGHT + side_of[t]] += 1
+                    counts[t_pair, _LEFT_AS_RIGHT + side_of[t]] += run
     return counts, foreground
 
 
