@@ -108,34 +108,33 @@ def _squared_distances(sources, targets, shape, weights, order):
 def _offsets_along_first_axis(is_target, low, span):
     """|i - nearest target| along the first axis, for i in [low, low + span), as [i, c, b] (or _NO_TARGET).
 
-    A forward then a backward sweep along the axis carry the last target seen on every (c, b) line at once,
-    reading and writing in memory order.
+    A forward then a backward sweep along the axis carry the last target seen on every (c, b) line, a plane
+    at a time, reading and writing in memory order; a line without a target so far holds a position beyond
+    the box, so that every step is the same branchless update.
     """
     length, lines_c, lines_b = is_target.shape
     offsets = np.empty((span, lines_c, lines_b), np.int32)
-    last = np.empty(lines_b, np.int64)
-    for c in range(lines_c):
-        last[:] = -1
-        for i in range(low + span):
-            row = is_target[i, c]
+    last = np.full((lines_c, lines_b), -length - 1, np.int32)  # farther than the box: no target
+    for i in range(low + span):
+        for c in range(lines_c):
+            row, seen = is_target[i, c], last[c]
             for b in range(lines_b):
-                if row[b]:
-                    last[b] = i
+                seen[b] = i if row[b] else seen[b]
             if i >= low:
                 out = offsets[i - low, c]
                 for b in range(lines_b):
-                    out[b] = _NO_TARGET if last[b] < 0 else i - last[b]
-        last[:] = -1
-        for i in range(length - 1, low - 1, -1):
-            row = is_target[i, c]
+                    out[b] = i - seen[b]
+    last[:] = 2 * length + 1
+    for i in range(length - 1, low - 1, -1):
+        for c in range(lines_c):
+            row, seen = is_target[i, c], last[c]
             for b in range(lines_b):
-                if row[b]:
-                    last[b] = i
+                seen[b] = i if row[b] else seen[b]
             if i < low + span:
                 out = offsets[i - low, c]
                 for b in range(lines_b):
-                    if last[b] >= 0 and (out[b] == _NO_TARGET or last[b] - i < out[b]):
-                        out[b] = last[b] - i
+                    nearest = min(out[b], seen[b] - i)
+                    out[b] = _NO_TARGET if nearest > length else nearest
     return offsets
 
 
