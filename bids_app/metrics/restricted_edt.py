@@ -41,8 +41,9 @@ def squared_distances(sources: np.ndarray, targets: np.ndarray, shape, weights) 
     sources = np.ascontiguousarray(sources, dtype=np.int64)
     targets = np.ascontiguousarray(targets, dtype=np.int64)
     shape = np.asarray(shape, dtype=np.int64)
-    order = _cheapest_order(shape, grid_points.box(sources)[1])
-    return _squared_distances(sources, targets, shape, np.asarray(weights, dtype=np.float64), order)
+    low, spans = grid_points.box(sources)
+    order = _cheapest_order(shape, spans)
+    return _squared_distances(sources, targets, shape, np.asarray(weights, dtype=np.float64), order, low, spans)
 
 
 def _cheapest_order(shape: np.ndarray, spans: np.ndarray) -> np.ndarray:
@@ -58,11 +59,11 @@ def _cheapest_order(shape: np.ndarray, spans: np.ndarray) -> np.ndarray:
 
 
 @compiled
-def _squared_distances(sources, targets, shape, weights, order):
+def _squared_distances(sources, targets, shape, weights, order, low, spans):
+    """``squared_distances`` along the axes ``order``; ``low`` and ``spans``: the sources' box."""
     a, b, c = order[0], order[1], order[2]
     length_b, length_c = shape[b], shape[c]
-    low_a, low_b = sources[:, a].min(), sources[:, b].min()
-    span_a, span_b = sources[:, a].max() - low_a + 1, sources[:, b].max() - low_b + 1
+    low_a, low_b, span_a, span_b = low[a], low[b], spans[a], spans[b]
     is_target = np.zeros((shape[a], length_c, length_b), np.uint8)
     for point in targets:
         is_target[point[a], point[c], point[b]] = 1

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from bids_app.metrics import restricted_edt
+from bids_app.metrics import grid_points, restricted_edt
 
 
 def _brute_force(sources, targets, weights):
@@ -29,7 +29,7 @@ def test_every_axis_order_finds_the_nearest_target(order, weights):
              (_points(rng, 200, 0, shape // 3), _points(rng, 30, 2 * shape // 3, shape))]
     for sources, targets in cases:
         found = restricted_edt._squared_distances(
-            sources, targets, shape, np.asarray(weights), np.array(order, dtype=np.int64))
+            sources, targets, shape, np.asarray(weights), np.array(order, dtype=np.int64), *grid_points.box(sources))
         np.testing.assert_allclose(found, _brute_force(sources, targets, np.asarray(weights)), rtol=1e-14, atol=0)
 
 
