@@ -31,8 +31,8 @@ def far_distances(sources: np.ndarray, targets: np.ndarray, shape, spacing) -> n
     low, extent = grid_points.box(source_points, target_points)
     if not transform_pays(len(sources), len(targets), np.prod(extent)):
         return _tree_distances(source_points, target_points, scale)
-    source_points -= low
-    target_points -= low
+    grid_points.shift(source_points, low)
+    grid_points.shift(target_points, low)
     return np.sqrt(restricted_edt.squared_distances(source_points, target_points, extent, scale * scale))
 
 

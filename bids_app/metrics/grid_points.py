@@ -39,3 +39,16 @@ def box(*point_sets):
                 low[axis] = min(low[axis], points_[index, axis])
                 high[axis] = max(high[axis], points_[index, axis])
     return low, high + 1 - low
+
+
+@compiled
+def shift(points_, offset):
+    """Subtracts ``offset`` from every point of an (N, 3) array, in place (NumPy's broadcast would loop
+    over rows of three).
+
+    >>> moved = np.array([[3, 4, 5]]); shift(moved, np.array([1, 2, 3])); moved.tolist()
+    [[2, 2, 2]]
+    """
+    for index in range(len(points_)):
+        for axis in range(3):
+            points_[index, axis] -= offset[axis]
