@@ -53,17 +53,21 @@ def blocks_near(targets: np.ndarray, shape, spacing) -> np.ndarray:
     return _occupied_blocks(targets, np.asarray(shape, dtype=np.int64), _block(reach))
 
 
-def near_distances(sources: np.ndarray, target_border: np.ndarray, near: np.ndarray, spacing) -> np.ndarray:
+def near_distances(sources: np.ndarray, target_border: np.ndarray, near: np.ndarray | None, spacing
+                   ) -> np.ndarray:
     """Distance (mm) from each flat corner index of ``sources`` to the nearest corner of ``target_border``
-    within the probed offsets (inf beyond); ``near``: that map's ``blocks_near``.
+    within the probed offsets (inf beyond); ``near``: that map's ``blocks_near``, or None to probe every
+    source at every offset (for a few sources, cheaper than making the blocks).
 
     Both surfaces must lie ``probe_margin`` corners inside the map, so that every probe stays on it.
     """
     offsets, lengths, reach = shells(tuple(float(s) for s in spacing))
     shape = np.asarray(target_border.shape, dtype=np.int64)
     strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
-    return _probe(sources, target_border.ravel().view(np.uint8), shape, offsets @ strides, lengths, _block(reach),
-                  near)
+    block = _block(reach)
+    if near is None:  # one block holding the whole map, next to an occupied one
+        block, near = shape + 1, np.ones((3, 3, 3), np.uint8)
+    return _probe(sources, target_border.ravel().view(np.uint8), shape, offsets @ strides, lengths, block, near)
 
 
 def _block(reach: np.ndarray) -> np.ndarray:

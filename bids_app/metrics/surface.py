@@ -26,8 +26,9 @@ from bids_app.metrics import far_search, near_search
 from bids_app.metrics.weighted_percentile import weighted_percentile
 from bids_app.utils.compiled import compiled
 
-#: One source in this many is probed first, to tell whether the far search will transform the whole box.
-_SAMPLE_STRIDE = 8
+#: About how many sources, evenly spread, are probed first, to tell whether the far search will transform the
+#: whole box.
+_SAMPLE_SIZE = 512
 #: Weight of each voxel of a 2x2x2 cell in its neighbour code (cell index (a, b, c) -> bit).
 _CELL_WEIGHTS = np.array([[[128, 64], [32, 16]], [[8, 4], [2, 1]]], dtype=np.uint8)
 
@@ -157,17 +158,18 @@ def _distances(sources: np.ndarray, target_border: np.ndarray, targets: np.ndarr
     """Distance (mm) from each flat corner index of ``sources`` to the nearest target corner (inf if none):
     probed near the targets, searched exactly beyond.
 
-    One source in ``_SAMPLE_STRIDE`` is probed first: when so many lie beyond the probes that the far search
-    will take the distance transform of the whole box anyway, every source goes to it at once (its cost
-    hardly depends on how many sources it serves), and the probes are skipped.
+    About ``_SAMPLE_SIZE`` sources are probed first, each at every offset: when so many lie beyond the probes
+    that the far search will take the distance transform of the whole box anyway, every source goes to it at
+    once (its cost hardly depends on how many sources it serves), and neither the coarse blocks nor the
+    probes are made.
     """
     if not len(targets) or not len(sources):
         return np.full(len(sources), np.inf)
-    near = near_search.blocks_near(targets, target_border.shape, spacing)
-    sampled = near_search.near_distances(sources[::_SAMPLE_STRIDE], target_border, near, spacing)
-    if far_search.transform_pays(np.count_nonzero(np.isinf(sampled)) * _SAMPLE_STRIDE, len(targets),
-                                 target_border.size):
+    stride = max(len(sources) // _SAMPLE_SIZE, 1)
+    sampled = near_search.near_distances(np.ascontiguousarray(sources[::stride]), target_border, None, spacing)
+    if far_search.transform_pays(np.count_nonzero(np.isinf(sampled)) * stride, len(targets), target_border.size):
         return far_search.far_distances(sources, targets, target_border.shape, spacing)
+    near = near_search.blocks_near(targets, target_border.shape, spacing)
     distances = near_search.near_distances(sources, target_border, near, spacing)
     far = np.flatnonzero(np.isinf(distances))
     if len(far):
