@@ -27,13 +27,16 @@ def far_distances(sources: np.ndarray, targets: np.ndarray, shape, spacing) -> n
     """
     scale = np.asarray(spacing, dtype=np.float64)
     grid = np.asarray(shape, dtype=np.int64)
-    source_points, target_points = grid_points.points(sources, grid), grid_points.points(targets, grid)
-    low, extent = grid_points.box(source_points, target_points)
+    source_points, source_low, source_extent = grid_points.points_in_box(sources, grid)
+    target_points, target_low, target_extent = grid_points.points_in_box(targets, grid)
+    low = np.minimum(source_low, target_low)
+    extent = np.maximum(source_low + source_extent, target_low + target_extent) - low
     if not transform_pays(len(sources), len(targets), np.prod(extent)):
         return _tree_distances(source_points, target_points, scale)
     grid_points.shift(source_points, low)
     grid_points.shift(target_points, low)
-    return np.sqrt(restricted_edt.squared_distances(source_points, target_points, extent, scale * scale))
+    return np.sqrt(restricted_edt.squared_distances(source_points, target_points, extent, scale * scale,
+                                                    (source_low - low, source_extent)))
 
 
 def transform_pays(queries: int, targets: int, box_voxels: int) -> bool:

@@ -32,16 +32,17 @@ _NO_TARGET = -1
 _ENVELOPE_STEPS = 16
 
 
-def squared_distances(sources: np.ndarray, targets: np.ndarray, shape, weights) -> np.ndarray:
+def squared_distances(sources: np.ndarray, targets: np.ndarray, shape, weights, source_box=None) -> np.ndarray:
     """Squared distance from each source to its nearest target: ``sum(weights * offset ** 2)``, minimal.
 
     ``sources`` and ``targets`` are (N, 3) integer points inside a box of ``shape``; ``targets`` must not be
-    empty. ``weights`` are the squared voxel sizes.
+    empty. ``weights`` are the squared voxel sizes. ``source_box``: the lowest corner and extent of the
+    sources, when the caller has them.
     """
     sources = np.ascontiguousarray(sources, dtype=np.int64)
     targets = np.ascontiguousarray(targets, dtype=np.int64)
     shape = np.asarray(shape, dtype=np.int64)
-    low, spans = grid_points.box(sources)
+    low, spans = source_box if source_box is not None else grid_points.box(sources)
     order = _cheapest_order(shape, spans)
     return _squared_distances(sources, targets, shape, np.asarray(weights, dtype=np.float64), order, low, spans)
 
