@@ -100,17 +100,20 @@ def source_t1w(prediction: Path, bids_dir: Path) -> Path | None:
 
 @dataclass
 class Row:
-    """What one row draws, all on the reference grid reoriented to RAS."""
+    """What one row draws: a coronal slice of each map, on the reference grid reoriented to RAS."""
 
     choice: Choice
-    t1w: np.ndarray | None
-    maps: dict[str, np.ndarray]  # "reference" first, then each desc
+    maps: dict[str, np.ndarray]  # "reference" first, then each desc; the reference with the labels shown only
     dice: dict[str, float]  # Dice of the worst structure per desc
+    shown: np.ndarray  # the labels the descs produce
+    t1w: np.ndarray | None = None  # the T1w's slice ...
+    window: tuple[float, float] | None = None  # ... and its display range: its foreground's 1st-99.5th percentile
 
 
 def load_row(choice: Choice, same_image, dice: pd.DataFrame, bids_dir: Path) -> Row:
     """The reference, every desc's label map of the same image (``same_image``: its scored jobs) and its T1w,
-    on one RAS grid; each file is read once."""
+    on one RAS grid, cut through the worst structure's centre; each file is read once, and only the slices
+    are kept (a study figure has up to a few rows per desc)."""
     reference_image, reference = label_maps.load_label_map(same_image[0].reference)
 
     def on_grid(image, data, order):
@@ -119,22 +122,39 @@ def load_row(choice: Choice, same_image, dice: pd.DataFrame, bids_dir: Path) -> 
             loaded = resample_like(loaded, reference_image, order)
         return np.asanyarray(conform(loaded, "RAS").dataobj)
 
-    maps = {"reference": on_grid(reference_image, reference, 0)}
+    volumes = {"reference": on_grid(reference_image, reference, 0)}
     scores = {}
     for job in sorted(same_image, key=lambda job: job.entities["desc"]):
         prediction_image, prediction = label_maps.load_label_map(job.prediction)
-        maps[job.entities["desc"]] = on_grid(prediction_image, prediction, 0)
+        volumes[job.entities["desc"]] = on_grid(prediction_image, prediction, 0)
         rows = dice[(dice["desc"] == job.entities["desc"]) & (dice["image"] == choice.image)
                     & (dice["label"] == choice.worst_label)]
         scores[job.entities["desc"]] = float(rows["value"].iloc[0]) if len(rows) else np.nan
+    shown = _shown_labels(volumes)
+    index = _centre_slice(volumes["reference"], choice.worst_label if choice.worst_label in shown else None)
+    maps = {name: np.where(np.isin(labels[:, index, :], shown), labels[:, index, :], 0)
+            for name, labels in volumes.items()}
+    del volumes
     chosen_job = next(job for job in same_image if job.entities["desc"] == choice.desc)
     t1w_path = source_t1w(chosen_job.prediction, bids_dir)
     if t1w_path is None:
         logger.warning("%s: its T1w is not in the raw dataset (sidecar Sources); the study figure shows the "
                        "labels alone", chosen_job.prediction.name)
-        return Row(choice, None, maps, scores)
+        return Row(choice, maps, scores, shown)
     t1w_image = nb.load(t1w_path)
-    return Row(choice, on_grid(t1w_image, np.asanyarray(t1w_image.dataobj, dtype=np.float32), 1), maps, scores)
+    t1w = on_grid(t1w_image, np.asanyarray(t1w_image.dataobj, dtype=np.float32), 1)
+    foreground = t1w[t1w > 0]
+    low, high = np.percentile(foreground if foreground.size else t1w, (1, 99.5))
+    return Row(choice, maps, scores, shown, t1w[:, index, :].copy(), (float(low), float(high)))
+
+
+def _centre_slice(reference: np.ndarray, label: int | None) -> int:
+    """The coronal slice through the centre of ``label`` in the reference (the middle one for None or an
+    absent label)."""
+    per_slice = np.count_nonzero(reference == label, axis=(0, 2)) if label is not None else np.zeros(1)
+    if not per_slice.any():
+        return reference.shape[1] // 2
+    return int(round(np.average(np.arange(len(per_slice)), weights=per_slice)))
 
 
 def _slice_box(reference: np.ndarray, margin: int = 10) -> tuple[slice, slice]:
@@ -147,9 +167,9 @@ def _slice_box(reference: np.ndarray, margin: int = 10) -> tuple[slice, slice]:
     return tuple(slice(max(int(a), 0), min(int(b), n)) for a, b, n in zip(low, high, reference.shape))
 
 
-def _shown_labels(row: Row) -> np.ndarray:
+def _shown_labels(volumes: dict[str, np.ndarray]) -> np.ndarray:
     """Labels the descs of a row produce: the reference is drawn with these only, so colours compare."""
-    predicted = [np.flatnonzero(label_counts(labels)) for name, labels in row.maps.items() if name != "reference"]
+    predicted = [np.flatnonzero(label_counts(labels)) for name, labels in volumes.items() if name != "reference"]
     return np.setdiff1d(np.unique(np.concatenate(predicted)), [0])
 
 
@@ -164,21 +184,10 @@ def draw(rows: list[Row]):
     figure, axes = plt.subplots(len(rows), columns, figsize=(panel * columns + label_width, 3.2 * len(rows)),
                                 squeeze=False, facecolor="white")
     for number, row in enumerate(rows):
-        shown = _shown_labels(row)
-        reference = row.maps["reference"]
-        worst = row.choice.worst_label
-        per_slice = np.count_nonzero(reference == worst, axis=(0, 2)) if worst in shown else np.zeros(1)
-        index = (int(round(np.average(np.arange(len(per_slice)), weights=per_slice))) if per_slice.any()
-                 else reference.shape[1] // 2)  # the coronal slice through the worst structure's centre
-        maps = {name: np.where(np.isin(labels[:, index, :], shown), labels[:, index, :], 0)  # the drawn slice
-                for name, labels in row.maps.items()}
+        shown, maps = row.shown, row.maps
         box = _slice_box(maps["reference"])
         table = rgba_table(max(int(shown.max()) if len(shown) else 1, 1))
         left = np.array([LABELS[int(i)].hemi == "L" if int(i) in LABELS else True for i in range(len(table))])
-        if row.t1w is not None:
-            t1w_slice = row.t1w[:, index, :][box].T
-            foreground = row.t1w[row.t1w > 0]
-            window = np.percentile(foreground if foreground.size else row.t1w, (1, 99.5))
         for column in range(columns):
             ax = axes[number, column]
             ax.set_axis_off()
@@ -187,7 +196,7 @@ def draw(rows: list[Row]):
             name, labels = list(maps.items())[column]
             section = labels[box].T
             if row.t1w is not None:
-                ax.imshow(t1w_slice, cmap="gray", vmin=window[0], vmax=window[1], origin="lower",
+                ax.imshow(row.t1w[box].T, cmap="gray", vmin=row.window[0], vmax=row.window[1], origin="lower",
                           interpolation="nearest")
             else:
                 ax.imshow(np.zeros(section.shape), cmap="gray", vmin=0, vmax=1, origin="lower")
