@@ -7,9 +7,9 @@ distance along axis ``a`` to the nearest target on each line, then the lower env
 the sources span; the second runs one plane at a time, only on the planes that hold a source, and keeps
 the rows of the plane that hold a source; the last runs only on those lines, evaluated at the sources (or,
 when a source's own plane bounds its distance tightly, by scanning the planes outward from its own until
-their offset alone exceeds the best found). The axis order is the one that fills the fewest voxels. Squared distances are weighted sums of
-squared integer offsets (weights: squared spacing), the same sums DeepMind's distance transform takes the
-square root of.
+their offset alone exceeds the best found). The axis order is the one that fills the fewest voxels. Squared
+distances are weighted sums of squared integer offsets (weights: squared spacing), the same sums DeepMind's
+distance transform takes the square root of.
 
 >>> import numpy as np
 >>> sources, targets = np.array([[0, 0, 0], [4, 3, 0]]), np.array([[4, 0, 0], [0, 0, 2]])
